@@ -40,6 +40,7 @@ class Entry:
     author: str | None = None
     published: datetime | None = None
     published_has_time: bool = False  # False when the feed gave a bare date
+    source: str | None = None  # the outlet named by the entry itself (news-search feeds carry <source>)
 
 
 @dataclass(frozen=True)
