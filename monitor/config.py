@@ -1,0 +1,264 @@
+"""Read and validate feeds.yaml into a `Config`, before anything runs.
+
+Every problem is reported as one line naming the file, the line and the key:
+
+    feeds.yaml:14: feeds[2].url: 'file:///etc/passwd' is not an http(s) URL
+
+`load_config` raises ConfigError with the first problem; `check_config` returns all of them (for
+`monitor check`). Relative paths are relative to the configuration file.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from .errors import ConfigError
+from .models import Feed, Topic
+
+DEFAULT_INTERVAL = 3600
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    feeds: tuple[Feed, ...]
+    topics: tuple[Topic, ...]
+    database: Path
+    site_dir: Path
+    allow_private_networks: bool = False
+    site_title: str = "News monitor"
+    site_url: str | None = None
+    relevance_threshold: float | None = None  # None: the scorer's default
+    time_budget: int = 45 * 60  # seconds a run may take before it leaves the rest to the next run
+    max_entries_per_feed: int = 200
+    max_articles_per_run: int = 2000
+    per_host_connections: int = 4
+
+
+TOP_KEYS = {
+    "feeds", "topics", "database", "site_dir", "allow_private_networks", "site_title", "site_url",
+    "relevance_threshold", "time_budget", "max_entries_per_feed", "max_articles_per_run", "per_host_connections",
+}
+FEED_KEYS = {"url", "name", "interval", "tags"}
+TOPIC_KEYS = {"name", "phrases", "terms", "exclude"}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+
+
+def load_config(path: str | Path) -> Config:
+    """The validated configuration, or ConfigError naming the first problem."""
+    config, problems = check_config(path)
+    if problems:
+        raise ConfigError(problems[0])
+    assert config is not None
+    return config
+
+
+def check_config(path: str | Path) -> tuple[Config | None, list[str]]:
+    """(config, []) when valid, else (None, every problem found, one line each)."""
+    path = Path(path)
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None, [f"{path}: no such file (create one from the shipped feeds.yaml)"]
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [f"{path}: cannot read: {exc}"]
+    try:
+        data = YAML(typ="rt").load(raw)
+    except YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        return None, [f"{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}"]
+    checker = _Checker(path)
+    config = checker.config(data)
+    return (None, checker.problems) if checker.problems else (config, [])
+
+
+def parse_duration(value: Any) -> int | None:
+    """Seconds from 3600, "90s", "30m", "3h" or "1d"; None if it is not a duration."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return int(value) if value > 0 else None
+    match = _DURATION.match(str(value))
+    if not match:
+        return None
+    seconds = int(float(match.group(1)) * _UNITS[match.group(2)])
+    return seconds if seconds > 0 else None
+
+
+class _Checker:
+    """Walks the parsed YAML, collecting problems with line numbers."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.problems: list[str] = []
+
+    def fail(self, node: Any, key: Any, where: str, message: str) -> None:
+        self.problems.append(f"{self.path}:{_line(node, key)}: {where}: {message}")
+
+    def config(self, data: Any) -> Config | None:
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            self.problems.append(f"{self.path}:1: the file must be a mapping of keys (feeds:, topics:, ...)")
+            return None
+        for key in data:
+            if key not in TOP_KEYS:
+                self.fail(data, key, str(key), f"unknown key (known: {', '.join(sorted(TOP_KEYS))})")
+        base = self.path.resolve().parent
+        feeds = self.feeds(data)
+        topics = self.topics(data)
+        values: dict[str, Any] = {}
+        values["database"] = base / self.string(data, "database", "data/monitor.sqlite3")
+        values["site_dir"] = base / self.string(data, "site_dir", "data/site")
+        values["site_title"] = self.string(data, "site_title", Config.site_title)
+        site_url = data.get("site_url")
+        if site_url is not None and not _is_http(str(site_url)):
+            self.fail(data, "site_url", "site_url", f"{site_url!r} is not an http(s) URL")
+        values["site_url"] = str(site_url) if site_url else None
+        allow = data.get("allow_private_networks", False)
+        if not isinstance(allow, bool):
+            self.fail(data, "allow_private_networks", "allow_private_networks", "must be true or false")
+        values["allow_private_networks"] = allow is True
+        threshold = data.get("relevance_threshold")
+        if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, (int, float))):
+            self.fail(data, "relevance_threshold", "relevance_threshold", "must be a number")
+            threshold = None
+        values["relevance_threshold"] = float(threshold) if threshold is not None else None
+        budget = data.get("time_budget", Config.time_budget)
+        seconds = parse_duration(budget)
+        if seconds is None:
+            self.fail(data, "time_budget", "time_budget", f"{budget!r} is not a duration like 45m or 2700")
+        values["time_budget"] = seconds or Config.time_budget
+        for key in ("max_entries_per_feed", "max_articles_per_run", "per_host_connections"):
+            value = data.get(key, getattr(Config, key))
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                self.fail(data, key, key, "must be a whole number of at least 1")
+                value = getattr(Config, key)
+            values[key] = value
+        if self.problems:
+            return None
+        return Config(path=self.path, feeds=feeds, topics=topics, **values)
+
+    def string(self, data: dict, key: str, default: str) -> str:
+        value = data.get(key, default)
+        if not isinstance(value, str) or not value.strip():
+            self.fail(data, key, key, "must be a non-empty string")
+            return default
+        return value
+
+    def feeds(self, data: dict) -> tuple[Feed, ...]:
+        items = data.get("feeds")
+        if items is None:
+            self.fail(data, None, "feeds", "missing: list the feeds to watch")
+            return ()
+        if not isinstance(items, list):
+            self.fail(data, "feeds", "feeds", "must be a list of mappings with url (and optional name, interval, tags)")
+            return ()
+        feeds: list[Feed] = []
+        seen: dict[str, int] = {}
+        for i, item in enumerate(items):
+            where = f"feeds[{i}]"
+            if isinstance(item, str):  # a bare URL is a convenient shorthand
+                item = {"url": item}
+                node, key = items, i
+            elif isinstance(item, dict):
+                node, key = item, "url"
+            else:
+                self.fail(items, i, where, "must be a mapping with url")
+                continue
+            for k in item:
+                if k not in FEED_KEYS:
+                    self.fail(item, k, f"{where}.{k}", f"unknown key (known: {', '.join(sorted(FEED_KEYS))})")
+            url = item.get("url")
+            if not isinstance(url, str) or not url.strip():
+                self.fail(node, key if "url" in item else None, f"{where}.url", "missing")
+                continue
+            url = url.strip()
+            if not _is_http(url):
+                self.fail(node, key, f"{where}.url", f"{url!r} is not an http(s) URL")
+                continue
+            line = _line(node, key)
+            if url in seen:
+                self.fail(node, key, f"{where}.url", f"{url!r} is listed twice (first on line {seen[url]})")
+                continue
+            seen[url] = line
+            name = item.get("name")
+            if name is not None and not isinstance(name, str):
+                self.fail(item, "name", f"{where}.name", "must be a string")
+                name = None
+            interval = DEFAULT_INTERVAL
+            if "interval" in item:
+                interval = parse_duration(item["interval"]) or 0
+                if interval < 60:
+                    self.fail(item, "interval", f"{where}.interval", f"{item['interval']!r} is not a duration of at least 1m (e.g. 30m, 6h, 1d)")
+                    interval = DEFAULT_INTERVAL
+            tags = item.get("tags", [])
+            if isinstance(tags, str):
+                tags = [tags]
+            if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+                self.fail(item, "tags", f"{where}.tags", "must be a list of words")
+                tags = []
+            feeds.append(Feed(url=url, name=name.strip() if name else None, interval=interval, tags=tuple(tags)))
+        return tuple(feeds)
+
+    def topics(self, data: dict) -> tuple[Topic, ...]:
+        items = data.get("topics", [])
+        if items is None:
+            return ()
+        if not isinstance(items, list):
+            self.fail(data, "topics", "topics", "must be a list (an empty list makes every article relevant)")
+            return ()
+        topics: list[Topic] = []
+        for i, item in enumerate(items):
+            where = f"topics[{i}]"
+            if isinstance(item, str) and item.strip():
+                topics.append(Topic(name=item.strip(), phrases=(item.strip(),)))
+                continue
+            if not isinstance(item, dict):
+                self.fail(items, i, where, "must be a phrase or a mapping with name, phrases, terms, exclude")
+                continue
+            for k in item:
+                if k not in TOPIC_KEYS:
+                    self.fail(item, k, f"{where}.{k}", f"unknown key (known: {', '.join(sorted(TOPIC_KEYS))})")
+            lists = {}
+            for k in ("phrases", "terms", "exclude"):
+                value = item.get(k, [])
+                if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+                    self.fail(item, k, f"{where}.{k}", "must be a list of phrases")
+                    value = []
+                lists[k] = tuple(v.strip() for v in value)
+            if not lists["phrases"] and not lists["terms"]:
+                self.fail(items, i, where, "needs at least one phrase or term")
+            name = item.get("name") or (lists["phrases"] or lists["terms"] or ("topic",))[0]
+            topics.append(Topic(name=str(name), **lists))
+        return tuple(topics)
+
+
+def _is_http(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+
+
+def _line(node: Any, key: Any) -> int:
+    """1-based line of `key` inside a ruamel mapping/sequence (or of the node itself)."""
+    lc = getattr(node, "lc", None)
+    if lc is None:
+        return 1
+    try:
+        if key is not None:
+            return lc.key(key)[0] + 1 if isinstance(node, dict) else lc.item(key)[0] + 1
+    except (KeyError, IndexError, TypeError):
+        pass
+    return (lc.line or 0) + 1

@@ -1,0 +1,314 @@
+"""The SQLite store: feeds and their health, articles and their URLs, stories and their facts.
+
+WAL mode, a versioned schema (PRAGMA user_version) with numbered migrations, every write in one
+short transaction, so a run killed at any moment leaves a consistent database and the next run
+carries on. No cursor is held across network waits: callers read, do I/O, then write.
+
+Overlapping runs are kept apart by `RunLock` (an flock on `<database>.lock`), not by SQLite.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import sqlite3
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+from .errors import LockedError, StoreError
+from .models import Article, Evidence, Fact, FeedStatus, Story
+
+SCHEMA = """
+CREATE TABLE feeds (
+    url TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    title TEXT,
+    etag TEXT,
+    last_modified TEXT,
+    last_fetch TEXT,
+    last_success TEXT,
+    last_error TEXT,
+    last_error_at TEXT,
+    failures INTEGER NOT NULL DEFAULT 0,
+    next_due TEXT
+);
+CREATE TABLE articles (
+    id INTEGER PRIMARY KEY,
+    url TEXT NOT NULL UNIQUE,
+    feed_url TEXT,
+    source TEXT NOT NULL,
+    title TEXT NOT NULL,
+    summary TEXT NOT NULL DEFAULT '',
+    text TEXT NOT NULL DEFAULT '',
+    author TEXT,
+    image TEXT,
+    language TEXT,
+    published TEXT NOT NULL,
+    published_has_time INTEGER NOT NULL DEFAULT 0,
+    extracted INTEGER NOT NULL DEFAULT 0,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt TEXT,
+    last_error TEXT,
+    signature BLOB,
+    duplicate_of INTEGER REFERENCES articles(id),
+    relevance REAL NOT NULL DEFAULT 0,
+    relevant INTEGER NOT NULL DEFAULT 0,
+    scored INTEGER NOT NULL DEFAULT 0,
+    story_id INTEGER REFERENCES stories(id),
+    first_seen TEXT NOT NULL
+);
+CREATE INDEX articles_pending ON articles(extracted, next_attempt);
+CREATE INDEX articles_published ON articles(published);
+CREATE INDEX articles_story ON articles(story_id);
+CREATE TABLE article_urls (
+    url TEXT PRIMARY KEY,
+    article_id INTEGER NOT NULL REFERENCES articles(id)
+);
+CREATE INDEX article_urls_article ON article_urls(article_id);
+CREATE TABLE entries (
+    feed_url TEXT NOT NULL,
+    guid TEXT NOT NULL,
+    article_id INTEGER NOT NULL REFERENCES articles(id),
+    first_seen TEXT NOT NULL,
+    PRIMARY KEY (feed_url, guid)
+);
+CREATE TABLE stories (
+    id INTEGER PRIMARY KEY,
+    slug TEXT NOT NULL UNIQUE,
+    title TEXT NOT NULL,
+    summary TEXT NOT NULL DEFAULT '',
+    first_published TEXT,
+    last_published TEXT,
+    related TEXT NOT NULL DEFAULT '[]',
+    facts TEXT NOT NULL DEFAULT '[]',
+    updated TEXT NOT NULL,
+    dirty INTEGER NOT NULL DEFAULT 1,
+    unpublished INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX stories_last ON stories(last_published);
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+"""
+
+# MIGRATIONS[n] upgrades a database at version n to n + 1. Version 0 is an empty file.
+MIGRATIONS: list[str] = [SCHEMA]
+VERSION = len(MIGRATIONS)
+
+
+def iso(dt: datetime | None) -> str | None:
+    return dt.astimezone(timezone.utc).isoformat(timespec="seconds") if dt else None
+
+
+def parse_iso(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+class RunLock:
+    """An exclusive, non-blocking lock for one run: a second run raises LockedError at once."""
+
+    def __init__(self, database: Path):
+        self.path = Path(str(database) + ".lock")
+        self._fd: int | None = None
+
+    def __enter__(self) -> "RunLock":
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise LockedError(f"{self.path}: another monitor run is in progress; exiting") from None
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+
+class Store:
+    """One SQLite database. Open with `Store.open(path)`; use as a context manager to close it."""
+
+    def __init__(self, db: sqlite3.Connection, path: Path):
+        self.db = db
+        self.path = path
+
+    @classmethod
+    def open(cls, path: str | Path, *, create: bool = True) -> "Store":
+        path = Path(path)
+        if not path.exists() and not create:
+            raise StoreError(f"{path}: no database yet (run `monitor run` first)")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(path, isolation_level=None, timeout=30)
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA busy_timeout = 30000")
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")
+            db.execute("PRAGMA foreign_keys = ON")
+            store = cls(db, path)
+            store._migrate()
+            return store
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{path}: not a usable monitor database ({exc}); nothing was changed") from exc
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot open database: {exc}") from exc
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT; rolled back on any exception (disk full included)."""
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"{self.path}: {exc}") from exc
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        try:
+            self.db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self.db.execute("ROLLBACK")
+            raise StoreError(f"{self.path}: write failed: {exc}") from exc
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > VERSION:
+            raise StoreError(f"{self.path}: database schema v{version} is newer than this monitor (v{VERSION})")
+        if version == 0 and self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+            raise StoreError(f"{self.path}: not a monitor database (it has other tables); nothing was changed")
+        for step in range(version, VERSION):
+            with self.transaction() as db:
+                for statement in MIGRATIONS[step].split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute(f"PRAGMA user_version = {step + 1}")
+
+    def integrity_ok(self) -> bool:
+        return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+    # --- meta -------------------------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    # --- articles ---------------------------------------------------------------------------
+
+    def article_id_for_url(self, url: str) -> int | None:
+        row = self.db.execute("SELECT article_id FROM article_urls WHERE url = ?", (url,)).fetchone()
+        return row[0] if row else None
+
+    def urls_of(self, article_ids: Sequence[int]) -> dict[int, list[str]]:
+        found: dict[int, list[str]] = {i: [] for i in article_ids}
+        for chunk in _chunks(list(article_ids), 500):
+            marks = ",".join("?" * len(chunk))
+            for row in self.db.execute(
+                f"SELECT article_id, url FROM article_urls WHERE article_id IN ({marks}) ORDER BY rowid", chunk
+            ):
+                found[row[0]].append(row[1])
+        return found
+
+    def articles(self, where: str = "1", params: Sequence = (), *, with_urls: bool = True) -> list[Article]:
+        rows = self.db.execute(f"SELECT * FROM articles WHERE {where} ORDER BY published, id", params).fetchall()
+        urls = self.urls_of([r["id"] for r in rows]) if with_urls else {}
+        return [_article(r, urls.get(r["id"], [r["url"]])) for r in rows]
+
+    def rows(self, sql: str, params: Sequence = ()) -> list[sqlite3.Row]:
+        return self.db.execute(sql, params).fetchall()
+
+    # --- stories ----------------------------------------------------------------------------
+
+    def stories(self, where: str = "1", params: Sequence = ()) -> list[Story]:
+        """Stories with their relevant articles (originals and syndicated copies), oldest article first."""
+        story_rows = self.db.execute(f"SELECT * FROM stories WHERE {where} ORDER BY id", params).fetchall()
+        if not story_rows:
+            return []
+        by_story: dict[int, list[Article]] = {r["id"]: [] for r in story_rows}
+        ids = list(by_story)
+        for chunk in _chunks(ids, 500):
+            marks = ",".join("?" * len(chunk))
+            for article in self.articles(f"story_id IN ({marks})", chunk):
+                by_story[article.story].append(article)
+        stories = []
+        for r in story_rows:
+            articles = by_story[r["id"]]
+            if not articles:
+                continue
+            stories.append(
+                Story(
+                    id=r["id"], slug=r["slug"], title=r["title"], summary=r["summary"],
+                    articles=tuple(articles), facts=_facts_from_json(r["facts"]),
+                    related=tuple(json.loads(r["related"])), updated=parse_iso(r["updated"]),
+                )
+            )
+        return stories
+
+    def feed_statuses(self, feed_names: dict[str, str] | None = None, tags: dict[str, tuple[str, ...]] | None = None) -> list[FeedStatus]:
+        counts = dict(self.db.execute("SELECT feed_url, count(*) FROM articles GROUP BY feed_url").fetchall())
+        out = []
+        for r in self.db.execute("SELECT * FROM feeds ORDER BY name COLLATE NOCASE"):
+            if feed_names is not None and r["url"] not in feed_names:
+                continue
+            out.append(
+                FeedStatus(
+                    url=r["url"], name=r["name"], last_success=parse_iso(r["last_success"]),
+                    last_error=r["last_error"], last_error_at=parse_iso(r["last_error_at"]),
+                    failures=r["failures"], next_due=parse_iso(r["next_due"]),
+                    articles=counts.get(r["url"], 0), tags=(tags or {}).get(r["url"], ()),
+                )
+            )
+        return out
+
+
+def facts_to_json(facts: Iterable[Fact]) -> str:
+    return json.dumps(
+        [
+            {"kind": f.kind, "key": f.key, "text": f.text, "outlets": list(f.outlets),
+             "evidence": [[e.source, e.url, e.sentence] for e in f.evidence]}
+            for f in facts
+        ]
+    )
+
+
+def _facts_from_json(value: str) -> tuple[Fact, ...]:
+    return tuple(
+        Fact(kind=f["kind"], key=f["key"], text=f["text"], outlets=tuple(f["outlets"]),
+             evidence=tuple(Evidence(*e) for e in f["evidence"]))
+        for f in json.loads(value or "[]")
+    )
+
+
+def _article(r: sqlite3.Row, urls: list[str]) -> Article:
+    return Article(
+        id=r["id"], url=r["url"], urls=tuple(urls) or (r["url"],), title=r["title"], source=r["source"],
+        published=parse_iso(r["published"]), text=r["text"], summary=r["summary"], author=r["author"],
+        image=r["image"], language=r["language"], extracted=bool(r["extracted"]), relevance=r["relevance"],
+        relevant=bool(r["relevant"]), story=r["story_id"], duplicate_of=r["duplicate_of"], feed_url=r["feed_url"],
+    )
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+__all__ = ["Store", "RunLock", "iso", "parse_iso", "facts_to_json", "VERSION"]

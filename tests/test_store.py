@@ -1,0 +1,65 @@
+"""The SQLite store: schema versioning, WAL, transactions, lock, corrupt files."""
+
+import sqlite3
+
+import pytest
+
+from monitor.errors import LockedError, StoreError
+from monitor.store import VERSION, RunLock, Store
+
+
+def test_new_database_is_wal_and_versioned(tmp_path):
+    with Store.open(tmp_path / "m.sqlite3") as store:
+        assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert store.db.execute("PRAGMA user_version").fetchone()[0] == VERSION
+        assert store.integrity_ok()
+    # reopening does not migrate again
+    with Store.open(tmp_path / "m.sqlite3") as store:
+        assert store.db.execute("PRAGMA user_version").fetchone()[0] == VERSION
+
+
+def test_transaction_rolls_back_on_error(tmp_path):
+    with Store.open(tmp_path / "m.sqlite3") as store:
+        with pytest.raises(RuntimeError):
+            with store.transaction() as db:
+                db.execute("INSERT INTO feeds(url, name) VALUES ('https://a.example/f', 'A')")
+                raise RuntimeError("disk full, say")
+        assert store.rows("SELECT count(*) FROM feeds")[0][0] == 0
+
+
+def test_corrupt_file_is_refused_and_left_alone(tmp_path):
+    path = tmp_path / "m.sqlite3"
+    garbage = b"this is not a database" * 200
+    path.write_bytes(garbage)
+    with pytest.raises(StoreError, match="m.sqlite3: not a usable monitor database"):
+        Store.open(path)
+    assert path.read_bytes() == garbage
+
+
+def test_foreign_database_is_refused(tmp_path):
+    path = tmp_path / "other.sqlite3"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE accounts (id INTEGER)")
+    db.commit()
+    db.close()
+    with pytest.raises(StoreError, match="not a monitor database"):
+        Store.open(path)
+
+
+def test_newer_schema_is_refused(tmp_path):
+    path = tmp_path / "m.sqlite3"
+    Store.open(path).close()
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA user_version = {VERSION + 1}")
+    db.close()
+    with pytest.raises(StoreError, match="newer than this monitor"):
+        Store.open(path)
+
+
+def test_second_lock_is_refused_at_once(tmp_path):
+    with RunLock(tmp_path / "m.sqlite3"):
+        with pytest.raises(LockedError, match="another monitor run is in progress"):
+            with RunLock(tmp_path / "m.sqlite3"):
+                pass
+    with RunLock(tmp_path / "m.sqlite3"):  # released
+        pass
