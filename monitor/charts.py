@@ -1,0 +1,150 @@
+"""Static SVG charts made at build time: a story's coverage bar and the subject's volume over time.
+
+Pure functions of datetimes and counts. Every string that reaches the SVG is made here (numbers, dates
+and fixed words), never taken from feeds, and is escaped anyway. Colours come from CSS (`currentColor`
+and classes in site/overrides/assets/stylesheets/monitor.css) so the light and dark schemes both work.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta, timezone
+from html import escape
+
+HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
+# Bucket widths tried in order; the first that fits the span in `max_buckets` wins.
+STEPS = (HOUR, 3 * HOUR, 6 * HOUR, 12 * HOUR, DAY, 7 * DAY, 28 * DAY)
+
+
+def _floor(t: datetime, step: timedelta) -> datetime:
+    t = t.astimezone(timezone.utc)
+    if step < DAY:
+        hours = int(step / HOUR)
+        return t.replace(minute=0, second=0, microsecond=0, hour=t.hour - t.hour % hours)
+    day = t.replace(hour=0, minute=0, second=0, microsecond=0)
+    if step == 7 * DAY:
+        return day - timedelta(days=day.weekday())  # weeks start on Monday
+    if step > 7 * DAY:
+        return day.replace(day=1)
+    return day
+
+
+def buckets(times: Iterable[datetime], *, max_buckets: int = 24, start: datetime | None = None,
+            end: datetime | None = None) -> tuple[timedelta, list[tuple[datetime, int]]]:
+    """Count `times` into equal buckets covering start..end (default: first..last time).
+
+    Returns the bucket width and (bucket start, count) pairs, oldest first. Month-wide buckets are
+    calendar months.
+    """
+    ts = sorted(t.astimezone(timezone.utc) for t in times)
+    if not ts and (start is None or end is None):
+        return HOUR, []
+    lo = start or ts[0]
+    hi = end or ts[-1]
+    step = STEPS[-1]
+    for s in STEPS:
+        if (hi - _floor(lo, s)) / s < max_buckets:
+            step = s
+            break
+    first = _floor(lo, step)
+    keys: list[datetime] = []
+    k = first
+    while k <= hi:
+        keys.append(k)
+        k = _next(k, step)
+    keys = keys[-max_buckets * 2:] if step == STEPS[-1] else keys
+    counts = Counter(_floor(t, step) for t in ts if t >= first)
+    return step, [(k, counts.get(k, 0)) for k in keys]
+
+
+def _next(k: datetime, step: timedelta) -> datetime:
+    if step > 7 * DAY:  # calendar month
+        return (k.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return k + step
+
+
+def _label(k: datetime, step: timedelta) -> str:
+    if step < DAY:
+        return k.strftime("%d %b %H:%M")
+    if step > 7 * DAY:
+        return k.strftime("%b %Y")
+    return k.strftime("%d %b %Y")
+
+
+def _unit(step: timedelta) -> str:
+    return {HOUR: "hour", 3 * HOUR: "3 hours", 6 * HOUR: "6 hours", 12 * HOUR: "12 hours",
+            DAY: "day", 7 * DAY: "week"}.get(step, "month")
+
+
+def sparkline(times: Sequence[datetime], *, width: int = 96, height: int = 22, max_buckets: int = 24) -> str:
+    """A small bar chart of articles per bucket, for the home page's story rows."""
+    step, data = buckets(times, max_buckets=max_buckets)
+    if not data:
+        return ""
+    peak = max(c for _, c in data) or 1
+    bw = width / len(data)
+    bars = []
+    for i, (k, c) in enumerate(data):
+        h = 2 + (height - 2) * c / peak if c else 1
+        cls = "mn-bar" if c else "mn-bar mn-bar--empty"
+        bars.append(f'<rect class="{cls}" x="{i * bw:.1f}" y="{height - h:.1f}" width="{max(bw - 1, 1):.1f}" '
+                    f'height="{h:.1f}"/>')
+    label = f"{len(times)} articles, per {_unit(step)}, from {_label(data[0][0], step)} UTC"
+    return (f'<svg class="mn-spark" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+            f'role="img" aria-label="{escape(label)}"><title>{escape(label)}</title>{"".join(bars)}</svg>')
+
+
+def bar_chart(data: Sequence[tuple[datetime, int]], step: timedelta, *, title: str, width: int = 720,
+              height: int = 160, css_class: str = "mn-chart") -> str:
+    """A labelled bar chart of counts per bucket: axis line, peak value, first/middle/last dates."""
+    if not data:
+        return ""
+    top, bottom, left = 14, 22, 28
+    plot_h = height - top - bottom
+    plot_w = width - left
+    peak = max(c for _, c in data) or 1
+    bw = plot_w / len(data)
+    parts = [f'<line class="mn-axis" x1="{left}" y1="{top + plot_h}" x2="{width}" y2="{top + plot_h}"/>',
+             f'<line class="mn-grid" x1="{left}" y1="{top}" x2="{width}" y2="{top}"/>',
+             f'<text class="mn-tick" x="{left - 4}" y="{top + 4}" text-anchor="end">{peak}</text>',
+             f'<text class="mn-tick" x="{left - 4}" y="{top + plot_h}" text-anchor="end">0</text>']
+    for i, (k, c) in enumerate(data):
+        if not c:
+            continue
+        h = max(plot_h * c / peak, 1.5)
+        parts.append(f'<rect class="mn-bar" x="{left + i * bw + bw * 0.1:.1f}" y="{top + plot_h - h:.1f}" '
+                     f'width="{max(bw * 0.8, 1):.1f}" height="{h:.1f}">'
+                     f'<title>{escape(_label(k, step))} UTC: {c}</title></rect>')
+    ticks = sorted({0, len(data) // 2, len(data) - 1})
+    for j, i in enumerate(ticks):
+        anchor = ("start", "middle", "end")[min(j, 2)] if len(ticks) == 3 else ("start", "end")[min(j, 1)]
+        x = left + i * bw + (bw / 2 if anchor == "middle" else 0 if anchor == "start" else bw)
+        parts.append(f'<text class="mn-tick" x="{x:.1f}" y="{height - 6}" text-anchor="{anchor}">'
+                     f'{escape(_label(data[i][0], step))}</text>')
+    total = sum(c for _, c in data)
+    label = f"{title}: {total} articles, per {_unit(step)}"
+    return (f'<svg class="{escape(css_class)}" viewBox="0 0 {width} {height}" '
+            f'role="img" aria-label="{escape(label)}"><title>{escape(label)}</title>{"".join(parts)}</svg>')
+
+
+def coverage_chart(times: Sequence[datetime]) -> str:
+    """A story's articles per bucket, for its page."""
+    step, data = buckets(times, max_buckets=36)
+    return bar_chart(data, step, title="Articles about this story")
+
+
+def volume_chart(times: Sequence[datetime], *, now: datetime, days: int | None = 30) -> str:
+    """The subject's articles per day over the last `days` days (None: the whole history, weekly or monthly)."""
+    if days is not None:
+        end = now.astimezone(timezone.utc)
+        start = _floor(end - (days - 1) * DAY, DAY)
+        data = [(start + i * DAY, 0) for i in range(days)]
+        counts = Counter(_floor(t, DAY) for t in times if t >= start)
+        data = [(k, counts.get(k, 0)) for k, _ in data]
+        return bar_chart(data, DAY, title=f"Articles per day, last {days} days", css_class="mn-chart mn-volume")
+    if not times:
+        return ""
+    step, data = buckets(times, max_buckets=60, end=max(max(times), now))
+    return bar_chart(data, step, title="Articles over the whole archive", css_class="mn-chart mn-volume")

@@ -1,0 +1,379 @@
+"""Publish the relevant stories as a static site: Markdown sources, an incremental mkdocs build, an atomic swap.
+
+    build_site(stories, feeds, site_dir=..., work_dir=..., title=..., now=...)
+      1. render every small page (home, archive, outlets, about) and the story pages that may have changed
+         (monitor/render.py: pure, escapes every hostile string)
+      2. compare each page's Markdown with the hash kept in work_dir/state.json; nothing differs -> return
+      3. mkdocs builds only the differing pages (plus the four pages of the navigation) straight into a fresh
+         folder next to site_dir; the unchanged pages are hard-linked into it from the published site
+      4. search/search_index.json, stories.json, feed.xml and sitemap.xml are written for ALL pages
+      5. the new folder is swapped with site_dir in one rename; the previous site stays whole until then
+
+A full build (changed=None, a new template or code, or a site_dir that is not the one state.json describes)
+takes the same path with every page. docs/site.md explains the design.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import json
+import logging
+import os
+import re
+import secrets
+import shutil
+from collections.abc import Sequence
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import yaml
+
+import monitor
+from monitor import charts, render
+from monitor.errors import BuildError
+from monitor.models import FeedStatus, Story
+
+log = logging.getLogger(__name__)
+
+SITE_SRC = Path(monitor.__file__).resolve().parent.parent / "site"
+HOME_DAYS = 7  # days of stories on the home page; older ones are in archive/<yyyy-mm>/
+HOME_MAX = 300  # at most this many stories on the home page, however busy the week
+FEED_MAX = 100  # Atom entries: the most recently updated stories
+NAV_PAGES = ("index.md", "archive/index.md", "outlets.md", "about.md")  # built every time (the nav needs them)
+GENERATED = {"search/search_index.json", "sitemap.xml", "sitemap.xml.gz", "stories.json", "feed.xml", ".monitor-build"}
+STATE_VERSION = 1
+_SLUG_BAD = re.compile(r"[^a-z0-9-]+")
+
+
+def story_path(story: Story) -> str:
+    """The story page's address, "stories/<slug>/": the slug reduced to [a-z0-9-], stable for the story's life."""
+    slug = _SLUG_BAD.sub("-", (story.slug or "").lower()).strip("-")[:100].strip("-")
+    return f"stories/{slug or f'story-{story.id}'}/"
+
+
+def _url(path: str, base_url: str | None) -> str:
+    return base_url.rstrip("/") + "/" + path if base_url else path
+
+
+def _newest_first(stories: Sequence[Story]) -> list[Story]:
+    return sorted(stories, key=lambda s: (s.last_published, s.id), reverse=True)
+
+
+def stories_json(stories: Sequence[Story], *, now: datetime, base_url: str | None = None) -> dict:
+    """Every story with its articles (excerpts, never full texts), newest first. Also written to stories.json."""
+    return {
+        "generated": render.iso(now),
+        "stories": [{
+            "id": s.id, "title": s.title,
+            "first_published": render.iso(s.first_published), "last_published": render.iso(s.last_published),
+            "page": _url(story_path(s), base_url), "sources": list(s.sources),
+            "articles": [{"url": a.url, "urls": list(a.urls), "title": a.title, "source": a.source,
+                          "published": render.iso(a.published), "excerpt": render.excerpt(a)}
+                         for a in sorted(s.articles, key=lambda a: (a.published, a.id or 0))],
+        } for s in _newest_first(stories) if s.articles],
+    }
+
+
+def atom_feed(stories: Sequence[Story], *, title: str, now: datetime, base_url: str | None = None) -> bytes:
+    """An Atom feed with one entry per story (the FEED_MAX most recently updated); links absolute with base_url."""
+    ns = "http://www.w3.org/2005/Atom"
+    ET.register_namespace("", ns)
+    feed = ET.Element(f"{{{ns}}}feed")
+
+    def sub(parent, tag, text=None, **attrs):
+        el = ET.SubElement(parent, f"{{{ns}}}{tag}", attrs)
+        if text is not None:
+            el.text = text
+        return el
+
+    sub(feed, "title", title)
+    sub(feed, "id", _url("", base_url) if base_url else "urn:monitor:site")
+    sub(feed, "updated", render.iso(max((s.last_published for s in stories), default=now)))
+    sub(feed, "link", rel="alternate", href=_url("", base_url) or "./")
+    if base_url:
+        sub(feed, "link", rel="self", href=_url("feed.xml", base_url))
+    sub(sub(feed, "author"), "name", title)
+    for s in _newest_first(stories)[:FEED_MAX]:
+        e = sub(feed, "entry")
+        sub(e, "title", s.title)
+        sub(e, "id", _url(story_path(s), base_url) if base_url else f"urn:monitor:story:{s.id}")
+        sub(e, "link", rel="alternate", href=_url(story_path(s), base_url))
+        sub(e, "published", render.iso(s.first_published))
+        sub(e, "updated", render.iso(s.last_published))
+        sub(e, "summary", f"{s.summary}\n\nReported by {len(s.sources)} outlets: {', '.join(s.sources)}.".strip())
+    return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
+
+
+def _page_url(md: str) -> str:
+    """Markdown path -> site address (use_directory_urls): index.md -> "", a/b.md -> a/b/, a/index.md -> a/."""
+    stem = md[:-3]
+    if stem == "index" or stem.endswith("/index"):
+        return stem[:-5]
+    return stem + "/"
+
+
+def _sha(text: str | bytes) -> str:
+    return hashlib.sha256(text.encode() if isinstance(text, str) else text).hexdigest()[:32]
+
+
+def _fingerprint(title: str, base_url: str | None) -> str:
+    """Changes whenever the template, this code or the theme changes: then every page is rebuilt."""
+    import material
+    import mkdocs
+
+    h = hashlib.sha256(f"{STATE_VERSION}|{title}|{base_url}|{HOME_DAYS}|{HOME_MAX}".encode())
+    h.update(f"{mkdocs.__version__}|{getattr(material, '__version__', '')}".encode())
+    files = sorted(p for p in SITE_SRC.rglob("*") if p.is_file())
+    files += [Path(m.__file__) for m in (render, charts)] + [Path(__file__)]
+    for p in files:
+        h.update(p.name.encode() + p.read_bytes())
+    return h.hexdigest()[:32]
+
+
+def _small_pages(stories: Sequence[Story], feeds: Sequence[FeedStatus], paths: dict[int, str], *,
+                 title: str, now: datetime) -> dict[str, str]:
+    """Home, archive index, archive months, outlets and about pages, by Markdown path."""
+    ordered = _newest_first(stories)
+    cutoff = now.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=HOME_DAYS - 1)
+    recent = [s for s in ordered if s.last_published >= cutoff][:HOME_MAX]
+    shown = {s.id for s in recent}
+    months: dict[str, list[Story]] = {}
+    for s in ordered:
+        if s.id not in shown:
+            months.setdefault(render.utc(s.last_published).strftime("%Y-%m"), []).append(s)
+    times = [a.published for s in stories for a in s.articles]
+    latest = ordered[0].last_published if ordered else now
+    pages = {
+        "index.md": render.home_md(recent, paths, title=title, latest=latest,
+                                   volume_svg=charts.volume_chart(times, now=latest, days=30),
+                                   days=HOME_DAYS, months=sorted(months, reverse=True), total=len(stories)),
+        "archive/index.md": render.archive_index_md({m: len(v) for m, v in months.items()}),
+        "outlets.md": render.outlets_md(feeds, stories, paths),
+        "about.md": render.about_md(title=title, volume_svg=charts.volume_chart(times, now=latest, days=None),
+                                    stories=len(stories), articles=len(times),
+                                    outlets=len({src for s in stories for src in s.sources})),
+    }
+    for m, ss in months.items():
+        pages[f"archive/{m}.md"] = render.archive_month_md(m, ss, paths)
+    return pages
+
+
+def _story_page(story: Story, by_id: dict[int, Story], paths: dict[int, str]) -> str:
+    related = [(by_id[r], "../../" + paths[r]) for r in story.related if r in by_id and r != story.id]
+    return render.story_md(story, related)
+
+
+def _load_state(work_dir: Path) -> dict:
+    try:
+        state = json.loads((work_dir / "state.json").read_text())
+        return state if state.get("version") == STATE_VERSION else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_atomic(path: Path, data: bytes | str) -> None:
+    """Write a new file and rename it over `path`: never writes into an existing (maybe hard-linked) file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    tmp.write_bytes(data.encode() if isinstance(data, str) else data)
+    os.replace(tmp, path)
+
+
+def build_site(stories: Sequence[Story], feeds: Sequence[FeedStatus], *, site_dir: Path, work_dir: Path,
+               title: str, now: datetime, base_url: str | None = None, changed: set[int] | None = None) -> None:
+    """Build and publish the site for `stories` (the relevant ones, with articles and facts) and `feeds`.
+
+    `changed`: ids of stories whose content changed since the last build (None: rebuild everything).
+    Raises BuildError; on any failure the previously published site_dir is left as it was.
+    """
+    site_dir, work_dir = Path(site_dir).absolute(), Path(work_dir).absolute()
+    stories = [s for s in stories if s.articles]
+    paths = {s.id: story_path(s) for s in stories}
+    if len(set(paths.values())) != len(paths):
+        seen: dict[str, int] = {}
+        clash = next((sid, seen[p]) for sid, p in paths.items() if seen.setdefault(p, sid) != sid)
+        raise BuildError(f"{site_dir}: stories {clash[1]} and {clash[0]} have the same page {paths[clash[0]]}")
+    by_id = {s.id: s for s in stories}
+    work_dir.mkdir(parents=True, exist_ok=True)
+    state = _load_state(work_dir)
+    fp = _fingerprint(title, base_url)
+    try:
+        published = (site_dir / ".monitor-build").read_text().strip()
+    except OSError:
+        published = None
+    full = changed is None or not state or state.get("fingerprint") != fp or published != state.get("build_id")
+
+    pages = _small_pages(stories, feeds, paths, title=title, now=now)
+    old_pages: dict[str, str] = {} if full else state.get("pages", {})
+    old_story_md: dict[str, str] = {} if full else state.get("stories", {})
+    story_md = {sid: f"{paths[sid][:-1]}.md" for sid in by_id}
+    removed_ids = {int(k) for k in old_story_md} - set(by_id)
+    todo = set(by_id) if full else {
+        sid for sid in by_id if sid in changed or old_story_md.get(str(sid)) != story_md[sid]}
+    touched = todo | removed_ids
+    if touched and not full:  # pages that list a changed or removed story among their related stories
+        todo |= {s.id for s in stories if touched.intersection(s.related)}
+    for sid in todo:
+        pages[story_md[sid]] = _story_page(by_id[sid], by_id, paths)
+    hashes = {p: _sha(t) for p, t in pages.items()}
+    all_pages = set(story_md.values()) | {p for p in pages if not p.startswith("stories/")}
+    build = {p for p, h in hashes.items() if full or old_pages.get(p) != h}
+    removed = set(old_pages) - all_pages
+    data = stories_json(stories, now=now, base_url=base_url)
+    data_hash = _sha(json.dumps([data["stories"], [f.__dict__ for f in feeds]], default=str, sort_keys=True))
+    if not full and not build and not removed and data_hash == state.get("data"):
+        log.info("site: nothing changed, %s left as it is", site_dir)
+        return
+
+    token = secrets.token_hex(4)
+    new_dir = site_dir.parent / f".{site_dir.name}.tmp-{token}"
+    stage = work_dir / f"stage-{token}"
+    _clean_leftovers(site_dir, work_dir)
+    try:
+        built = build | set(NAV_PAGES)
+        _mkdocs(pages, built, stage=stage, out=new_dir, title=title, base_url=base_url)
+        if not full and site_dir.is_dir():
+            _link_unchanged(site_dir, new_dir, skip_dirs={_page_url(p) for p in removed})
+        _write_search_index(site_dir, new_dir, fresh={_page_url(p) for p in built},
+                            gone={_page_url(p) for p in removed}, full=full)
+        _write_atomic(new_dir / "stories.json", json.dumps(data, ensure_ascii=False, indent=1))
+        _write_atomic(new_dir / "feed.xml", atom_feed(stories, title=title, now=now, base_url=base_url))
+        _write_sitemap(new_dir, sorted(_page_url(p) for p in all_pages), base_url)
+        build_id = secrets.token_hex(8)
+        _write_atomic(new_dir / ".monitor-build", build_id)
+        _swap(new_dir, site_dir)
+    except BuildError:
+        raise
+    except Exception as exc:  # mkdocs, theme and file-system failures all end here
+        raise BuildError(f"{site_dir}: site build failed: {type(exc).__name__}: {exc}") from exc
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+        shutil.rmtree(new_dir, ignore_errors=True)
+    _update_sources(work_dir / "docs", {p: pages[p] for p in build}, removed)
+    new_hashes = {p: h for p, h in {**old_pages, **hashes}.items() if p in all_pages}
+    _write_atomic(work_dir / "state.json", json.dumps({
+        "version": STATE_VERSION, "fingerprint": fp, "build_id": build_id, "data": data_hash,
+        "pages": new_hashes, "stories": {str(k): v for k, v in story_md.items()}}))
+    log.info("site: built %d of %d pages (%s) into %s", len(built), len(all_pages), "full" if full else "incremental", site_dir)
+
+
+def _clean_leftovers(site_dir: Path, work_dir: Path) -> None:
+    """Remove the temporary folders of a build that was killed."""
+    if site_dir.parent.is_dir():
+        for p in site_dir.parent.glob(f".{site_dir.name}.tmp-*"):
+            shutil.rmtree(p, ignore_errors=True)
+    for p in work_dir.glob("stage-*"):
+        shutil.rmtree(p, ignore_errors=True)
+
+
+def _mkdocs(pages: dict[str, str], built: set[str], *, stage: Path, out: Path, title: str,
+            base_url: str | None) -> None:
+    """Run mkdocs (Python API) on a docs folder holding only the pages in `built`, writing into `out`."""
+    from mkdocs.commands.build import build as mkdocs_build
+    from mkdocs.config import load_config
+
+    docs = stage / "docs"
+    for p in built:
+        target = docs / p
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(pages[p], encoding="utf-8")
+    try:
+        cfg = yaml.safe_load((SITE_SRC / "mkdocs.yml").read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise BuildError(f"{SITE_SRC / 'mkdocs.yml'}: cannot read the site template: {exc}") from exc
+    cfg["site_name"] = render.esc(title)  # the theme prints it unescaped
+    cfg["docs_dir"] = str(docs)
+    cfg["site_dir"] = str(out)
+    cfg["theme"]["custom_dir"] = str(SITE_SRC / cfg["theme"].get("custom_dir", "overrides"))
+    if base_url:
+        cfg["site_url"] = base_url.rstrip("/") + "/"
+    cfg_file = stage / "mkdocs.yml"
+    cfg_file.write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
+    out.mkdir(parents=True)
+    config = load_config(config_file=str(cfg_file))
+    config.plugins.on_startup(command="build", dirty=False)
+    try:
+        mkdocs_build(config)
+    finally:
+        config.plugins.on_shutdown()
+
+
+def _link_unchanged(old: Path, new: Path, *, skip_dirs: set[str]) -> None:
+    """Hard-link (or copy) every file of the published site that the new build did not write."""
+    skip = tuple(d for d in skip_dirs if d)
+    for root, _dirs, files in os.walk(old):
+        rel_root = os.path.relpath(root, old)
+        rel_root = "" if rel_root == "." else rel_root + "/"
+        if skip and rel_root.startswith(skip):
+            continue
+        for name in files:
+            rel = rel_root + name
+            dest = new / rel
+            if rel in GENERATED or dest.exists():
+                continue
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(old / rel, dest)
+            except OSError:
+                shutil.copy2(old / rel, dest)
+
+
+def _write_search_index(old: Path, new: Path, *, fresh: set[str], gone: set[str], full: bool) -> None:
+    """The search index of every page: mkdocs' entries for the pages just built, the old ones for the rest."""
+    path = new / "search" / "search_index.json"
+    index = json.loads(path.read_text(encoding="utf-8"))
+    if not full:
+        try:
+            previous = json.loads((old / "search" / "search_index.json").read_text(encoding="utf-8"))["docs"]
+        except (OSError, ValueError, KeyError):
+            previous = []
+        keep = [d for d in previous if d.get("location", "").split("#")[0] not in fresh | gone]
+        index["docs"] = index["docs"] + keep
+    _write_atomic(path, json.dumps(index, ensure_ascii=False, separators=(",", ":")))
+
+
+def _write_sitemap(new: Path, urls: list[str], base_url: str | None) -> None:
+    for name in ("sitemap.xml", "sitemap.xml.gz"):
+        (new / name).unlink(missing_ok=True)
+    if not base_url:
+        return
+    ns = "http://www.sitemaps.org/schemas/sitemap/0.9"
+    root = ET.Element("urlset", xmlns=ns)
+    for u in urls:
+        ET.SubElement(ET.SubElement(root, "url"), "loc").text = _url(u, base_url)
+    _write_atomic(new / "sitemap.xml", ET.tostring(root, encoding="utf-8", xml_declaration=True))
+
+
+def _swap(new: Path, site_dir: Path) -> None:
+    """Put `new` in site_dir's place in one step (renameat2 RENAME_EXCHANGE), then delete the old site."""
+    if not site_dir.exists():
+        os.rename(new, site_dir)
+        return
+    if _exchange(new, site_dir):
+        shutil.rmtree(new, ignore_errors=True)  # `new` now holds the previous site
+        return
+    old = site_dir.with_name(f".{site_dir.name}.old-{secrets.token_hex(4)}")
+    os.rename(site_dir, old)
+    os.rename(new, site_dir)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fn = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    at_fdcwd, rename_exchange = -100, 2
+    return fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+
+
+def _update_sources(docs: Path, written: dict[str, str], removed: set[str]) -> None:
+    """Keep work_dir/docs as the full Markdown source of the site (for inspection or another builder)."""
+    for p, text in written.items():
+        _write_atomic(docs / p, text)
+    for p in removed:
+        (docs / p).unlink(missing_ok=True)
