@@ -176,14 +176,23 @@ class Store:
             raise StoreError(f"{self.path}: {exc}") from exc
         try:
             yield self.db
+        except sqlite3.Error as exc:
+            self._rollback()
+            raise StoreError(f"{self.path}: write failed, rolled back: {exc}") from exc
         except BaseException:
-            self.db.execute("ROLLBACK")
+            self._rollback()
             raise
         try:
             self.db.execute("COMMIT")
         except sqlite3.Error as exc:
+            self._rollback()
+            raise StoreError(f"{self.path}: write failed, rolled back: {exc}") from exc
+
+    def _rollback(self) -> None:
+        try:
             self.db.execute("ROLLBACK")
-            raise StoreError(f"{self.path}: write failed: {exc}") from exc
+        except sqlite3.Error:
+            pass  # SQLite already rolled back (e.g. after SQLITE_FULL)
 
     def _migrate(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
