@@ -44,7 +44,7 @@ FEED_MAX = 100  # Atom entries: the most recently updated stories
 NAV_PAGES = ("index.md", "archive/index.md", "outlets.md", "about.md")  # built every time (the nav needs them)
 GENERATED = {"search/search_index.json", "sitemap.xml", "sitemap.xml.gz", "stories.json", "feed.xml", ".monitor-build"}
 STATE_VERSION = 1
-_SLUG_BAD = re.compile(r"[^a-z0-9-]+")
+_SLUG_BAD = re.compile(r"[^a-z0-9]+")
 
 
 def story_path(story: Story) -> str:

@@ -1,0 +1,435 @@
+"""An invented archive for the site tests and screenshots: stories, facts, syndicated copies, hostile text.
+
+Every outlet, person, event and sentence here is made up.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from monitor.models import Article, Evidence, Fact, FeedStatus, Story
+
+NOW = datetime(2026, 10, 14, 12, 30, tzinfo=timezone.utc)
+FULLTEXT_MARKER = "PRIVATE-FULL-TEXT-BEYOND-THE-EXCERPT"
+HOSTILE_TITLE = "<script>alert('t')</script> Lab <img src=x onerror=alert(2)> says | pipes | `ticks` {{ config }}"
+HOSTILE_EXCERPT = ('<svg onload=alert(3)> <iframe src="https://evil.example/"></iframe> [click](javascript:alert(4)) '
+                   '{: onclick=alert(5) } --8<-- "/etc/passwd" {% include "base.html" %} **bold** <b>b</b>')
+HOSTILE_AUTHOR = "<script>alert('a')</script>Eve [x](javascript:alert(6))"
+
+OUTLETS = {
+    "Meridian Ledger": "https://meridian-ledger.example",
+    "Harbor Tech Daily": "https://harbortech.example",
+    "Northwind Wire": "https://northwind-wire.example",
+    "Civic Signal": "https://civicsignal.example",
+    "Orbit Review": "https://orbit-review.example",
+    "Lakeside Chronicle": "https://lakeside-chronicle.example",
+    "Pacific Briefing": "https://pacificbriefing.example",
+}
+
+_BODY = ("The announcement came after weeks of speculation among researchers who follow the field closely. "
+         "Several people familiar with the work described the results as a meaningful step, while others urged "
+         "caution until independent groups can reproduce the findings and examine the methods in detail. "
+         "Officials declined to say when a fuller account would be published. ") * 2 + FULLTEXT_MARKER
+
+
+def _slug(s: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in s.lower()).strip("-")[:60]
+
+
+class _Ids:
+    n = 100
+
+    def __call__(self) -> int:
+        self.n += 1
+        return self.n
+
+
+def _article(ids: _Ids, source: str, hours_ago: float, title: str, summary: str = "", *, author: str | None = None,
+             duplicate_of: int | None = None, url: str | None = None) -> Article:
+    aid = ids()
+    return Article(url=url or f"{OUTLETS[source]}/news/{aid}-{_slug(title)}", title=title, source=source,
+                   published=NOW - timedelta(hours=hours_ago), urls=(f"{OUTLETS[source]}/amp/{aid}",),
+                   text=_BODY, summary=summary, author=author, id=aid, relevant=True, duplicate_of=duplicate_of,
+                   feed_url=f"{OUTLETS[source]}/feed.xml")
+
+
+def _fact(kind: str, text: str, evidence: list[tuple[str, str, str]]) -> Fact:
+    return Fact(kind=kind, key=text.lower(), text=text, outlets=tuple(dict.fromkeys(e[0] for e in evidence)),
+                evidence=tuple(Evidence(source=s, url=u, sentence=t) for s, u, t in evidence))
+
+
+def fixture_archive() -> tuple[list[Story], list[FeedStatus]]:
+    """Nine stories over five weeks (two in the archive), one hostile, with facts, copies and related links."""
+    ids = _Ids()
+    a = [
+        _article(ids, "Harbor Tech Daily", 9.5, "Lab's model rewrote parts of its own training code, cutting compute by 40%",
+                 "Engineers at Quillfeather Labs said an internal model proposed changes to its training pipeline "
+                 "that cut the compute needed for a run by 40 percent.", author="Dana Okafor"),
+        _article(ids, "Northwind Wire", 8.7, "AI system trims its own training bill by 40%, company says",
+                 "A model at Quillfeather Labs suggested edits to its training code that the company says reduced "
+                 "compute use by 40%; staff reviewed every change before it ran.", author="Luis Brandt"),
+        _article(ids, "Meridian Ledger", 7.9, "Quillfeather's self-editing model: what we know",
+                 "The lab says the model's changes were reviewed by 12 engineers and that the 40% saving held across "
+                 "three runs. Critics ask for outside audits.", author="Priya Raman"),
+        _article(ids, "Civic Signal", 6.0, "Regulators ask Quillfeather for details on self-modifying model",
+                 "Two regulators wrote to the company asking how the changes were reviewed. The lab repeated that "
+                 "12 engineers checked the code.", author=None),
+        _article(ids, "Orbit Review", 3.2, "Why a 40% training saving worries safety researchers",
+                 "", author="Mara Lindqvist"),
+    ]
+    copy = _article(ids, "Lakeside Chronicle", 8.2, "AI system trims its own training bill by 40%, company says",
+                    a[1].summary, author="Luis Brandt", duplicate_of=a[1].id)
+    s1 = Story(id=1, slug="lab-model-rewrote-its-own-training-code", title=a[0].title,
+               summary="Quillfeather Labs says an internal model proposed changes to its own training code that "
+                       "cut compute by 40%, with every change reviewed by engineers. Regulators have asked for "
+                       "details and safety researchers call for independent audits.",
+               articles=tuple(sorted(a + [copy], key=lambda x: x.published)),
+               facts=(
+                   _fact("figure", "40%", [(x.source, x.url, f"The change cut compute by 40% ({x.source}).")
+                                           for x in (a[0], a[1], a[2], a[4])]),
+                   _fact("figure", "12 engineers", [(a[2].source, a[2].url, "The changes were reviewed by 12 engineers."),
+                                                    (a[3].source, a[3].url, "The lab said 12 engineers checked the code.")]),
+                   _fact("quote", "we did not expect it to find that shortcut",
+                         [(a[0].source, a[0].url, "“We did not expect it to find that shortcut,” the lead engineer said."),
+                          (a[1].source, a[1].url, "The lead engineer said: “we did not expect it to find that shortcut.”"),
+                          (a[2].source, a[2].url, "“We did not expect it to find that shortcut,” she told reporters.")]),
+                   _fact("figure", "three runs", [(a[2].source, a[2].url, "The saving held across three runs.")]),
+               ), related=(2, 3))
+    b = [
+        _article(ids, "Meridian Ledger", 30, "Open letter urging six-month pause on frontier training passes 12,000 signatures",
+                 "An open letter asking the largest labs to pause training of frontier systems for six months has "
+                 "gathered more than 12,000 signatures.", author="Tom Ashby"),
+        _article(ids, "Civic Signal", 27, "Pause letter tops 12,000 names as lawmakers take note",
+                 "Lawmakers in two countries cited the letter, which calls for a six-month pause.", author="Ines Moreau"),
+        _article(ids, "Pacific Briefing", 22, "Scientists split over six-month pause call",
+                 "Some signatories say a six-month pause is too short; others say it is unworkable.", author=None),
+        _article(ids, "Orbit Review", 20, "The pause letter, explained", "What the letter asks for, who signed it and "
+                 "what would happen next.", author="Mara Lindqvist"),
+    ]
+    s2 = Story(id=2, slug="pause-letter-passes-12000-signatures", title=b[0].title,
+               summary="An open letter calling for a six-month pause on training the most capable AI systems passed "
+                       "12,000 signatures; lawmakers cited it and scientists disagree on whether a pause could work.",
+               articles=tuple(b),
+               facts=(_fact("figure", "six months", [(x.source, x.url, "The letter asks for a six-month pause.") for x in b]),
+                      _fact("figure", "12,000 signatures", [(x.source, x.url, "It has more than 12,000 signatures.")
+                                                            for x in b[:2]])),
+               related=(1,))
+    c = [_article(ids, "Civic Signal", 52, "Senate panel schedules hearing on self-improving AI",
+                  "A committee will hear from four researchers on the risks of systems that improve themselves.",
+                  author="Ines Moreau"),
+         _article(ids, "Northwind Wire", 50, "Lawmakers to question researchers on recursive self-improvement",
+                  "The hearing, set for next month, will include four invited researchers.", author="Luis Brandt"),
+         _article(ids, "Pacific Briefing", 47, "Hearing on self-improving AI set for November", "", author=None)]
+    s3 = Story(id=3, slug="senate-hearing-self-improving-ai", title=c[0].title,
+               summary="A Senate committee will hold a hearing next month with four researchers on self-improving AI.",
+               articles=tuple(c), facts=(_fact("figure", "four researchers", [(x.source, x.url, "Four researchers will testify.")
+                                                                               for x in c[:2]]),), related=(1,))
+    d = [_article(ids, "Orbit Review", 4.5, HOSTILE_TITLE, HOSTILE_EXCERPT, author=HOSTILE_AUTHOR,
+                  url="https://orbit-review.example/news/hostile?a=1&b=<2>"),
+         _article(ids, "Harbor Tech Daily", 4.0, "A second report [link](javascript:alert(7))", "JaVaScRiPt and data links",
+                  url="JaVaScRiPt:alert(8)"),
+         _article(ids, "Meridian Ledger", 3.9, "A third report", "", url="data:text/html,<script>alert(9)</script>")]
+    s4 = Story(id=4, slug="hostile-<script>-story", title=HOSTILE_TITLE, summary=HOSTILE_EXCERPT, articles=tuple(d),
+               facts=(_fact("quote", "<script>alert(10)</script>", [(x.source, x.url, HOSTILE_EXCERPT) for x in d[:2]]),))
+    more = []
+    for i, (hours, src, title, summ) in enumerate([
+        (70, ["Harbor Tech Daily", "Orbit Review"], "Startup releases benchmark for models that improve their own code",
+         "The benchmark scores how well a model can make measured improvements to its own tooling."),
+        (96, ["Pacific Briefing", "Meridian Ledger", "Civic Signal"], "Three labs agree to share evaluations before release",
+         "The labs will give an independent institute access to test results 30 days before launch."),
+        (120, ["Northwind Wire"], "Researchers publish guide to pausing a training run safely",
+         "A short guide lists the checks a team should make before and after stopping a large run."),
+        (24 * 16, ["Civic Signal", "Meridian Ledger"], "Parliament debates moratorium on frontier models",
+         "Members argued for two hours over a proposed moratorium; no vote was held."),
+        (24 * 40, ["Orbit Review", "Harbor Tech Daily"], "Lab publishes its first self-improvement safety policy",
+         "The policy sets limits on automated changes to training code."),
+    ]):
+        arts = tuple(_article(ids, s, hours - j * 1.5, title if j == 0 else f"{title} ({s})", summ) for j, s in enumerate(src))
+        more.append(Story(id=10 + i, slug=_slug(title), title=title, summary=summ, articles=arts))
+    stories = [s1, s2, s3, s4, *more]
+    feeds = [FeedStatus(url=f"{u}/feed.xml", name=n, last_success=NOW - timedelta(minutes=20), next_due=NOW + timedelta(minutes=40),
+                        articles=sum(1 for s in stories for x in s.articles if x.source == n)) for n, u in OUTLETS.items()]
+    feeds[4] = FeedStatus(url=feeds[4].url, name=feeds[4].name, last_success=NOW - timedelta(days=2),
+                          last_error="HTTP 503 <b>Service Unavailable</b>", last_error_at=NOW - timedelta(hours=1),
+                          failures=3, next_due=NOW + timedelta(hours=4), articles=feeds[4].articles)
+    feeds.append(FeedStatus(url="javascript:alert(11)", name="<img src=x onerror=alert(12)> Bad Feed"))
+    return stories, feeds
+
+
+# ---------------------------------------------------------------- tests
+
+import json  # noqa: E402
+import os  # noqa: E402
+import shutil  # noqa: E402
+from pathlib import Path  # noqa: E402
+from xml.etree import ElementTree as ET  # noqa: E402
+
+import lxml.html  # noqa: E402
+import pytest  # noqa: E402
+
+import monitor.site as site_mod  # noqa: E402
+from monitor.errors import BuildError  # noqa: E402
+from monitor.site import build_site, stories_json, story_path  # noqa: E402
+
+BASE = "https://news.example.org/ai/"
+REL = {"nofollow", "noopener", "noreferrer"}
+
+
+def _build(tmp: Path, stories, feeds, **kw) -> Path:
+    site = tmp / "public"
+    build_site(stories, feeds, site_dir=site, work_dir=tmp / "work", title="AI Pause Watch", now=NOW,
+               base_url=kw.pop("base_url", BASE), **kw)
+    return site
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    stories, feeds = fixture_archive()
+    tmp = tmp_path_factory.mktemp("site")
+    return _build(tmp, stories, feeds), stories, feeds
+
+
+def _content(path: Path):
+    """The page's article (what the Markdown produced), parsed."""
+    doc = lxml.html.fromstring(path.read_bytes())
+    return doc, doc.xpath("//article[contains(@class, 'md-content__inner')]")[0]
+
+
+def _text(el) -> str:
+    return " ".join(el.text_content().split())
+
+
+def test_pages_exist_where_story_path_says(built):
+    site, stories, _ = built
+    for s in stories:
+        page = site / story_path(s) / "index.html"
+        assert page.is_file(), page
+    assert story_path(stories[3]) == "stories/hostile-script-story/"
+    for p in ("index.html", "outlets/index.html", "about/index.html", "archive/index.html", "archive/2026-09/index.html",
+              "search/search_index.json", "sitemap.xml"):
+        assert (site / p).is_file(), p
+    assert not (site / "archive/2026-10").exists()  # this month's stories are all on the home page
+
+
+def test_home_is_a_river_of_recent_days_newest_first(built):
+    site, stories, _ = built
+    _, body = _content(site / "index.html")
+    titles = [_text(a) for a in body.xpath(".//h3[@class='mn-row__title']/a")]
+    recent = sorted((s for s in stories if (NOW - s.last_published).days < 7), key=lambda s: s.last_published, reverse=True)
+    assert titles == [" ".join(s.title.split()) for s in recent]
+    assert "Parliament debates moratorium" not in _text(body)  # older than a week: in the archive
+    days = [_text(h) for h in body.xpath(".//h2[@class='mn-day__title']")]
+    assert days[0] == "Wednesday 14 October 2026" and len(days) == len(set(days))
+    first = body.xpath(".//article[@class='mn-row']")[0]
+    assert "5 outlets" in _text(first) or "outlets" in _text(first)
+    assert first.xpath(".//svg[@class='mn-spark']")
+    assert body.xpath(".//svg[contains(@class, 'mn-volume')]")
+    href = body.xpath(".//h3[@class='mn-row__title']/a/@href")[0]
+    assert (site / href / "index.html").is_file()
+    _, arch = _content(site / "archive/2026-09/index.html")
+    assert "Parliament debates moratorium" in _text(arch)
+    assert (site / "archive/2026-09" / arch.xpath(".//h3/a/@href")[0] / "index.html").resolve().is_file()
+
+
+def test_story_page_shows_agreed_facts_timeline_copies_related(built):
+    site, stories, _ = built
+    s1 = stories[0]
+    _, body = _content(site / story_path(s1) / "index.html")
+    text = _text(body)
+    assert "What the coverage agrees on" in text
+    facts = body.xpath(".//li[contains(@class, 'mn-fact ')]")
+    counts = [_text(f.xpath(".//p[@class='mn-fact__count']")[0]) for f in facts]
+    assert counts[0] == "reported by 4 of 6 outlets"  # 40%: 4 outlets; the story has 6 (one carries a copy)
+    assert "reported by 3 of 6 outlets" in counts and "reported by 2 of 6 outlets" in counts
+    assert len(facts) == 3  # "three runs" has one outlet: not agreed
+    ev = facts[0].xpath(".//a[@class='mn-fact__outlet']")
+    assert [_text(x) for x in ev] == ["Harbor Tech Daily", "Northwind Wire", "Meridian Ledger", "Orbit Review"]
+    assert "The change cut compute by 40% (Harbor Tech Daily)." in _text(facts[0])
+    items = body.xpath(".//ol[@class='mn-tl']/li")
+    outlets = [_text(i.xpath(".//strong[@class='mn-tl__outlet']")[0]) for i in items]
+    assert outlets == ["Harbor Tech Daily", "Northwind Wire", "Meridian Ledger", "Civic Signal", "Orbit Review"]
+    copies = items[1].xpath(".//ul[@class='mn-tl__copies']/li")
+    assert len(copies) == 1 and "Lakeside Chronicle" in _text(copies[0])
+    assert "by Dana Okafor" in _text(items[0])
+    assert body.xpath(".//svg[@class='mn-chart']")
+    related = body.xpath(".//section[@class='mn-related']//a/@href")
+    assert related == ["../../" + story_path(stories[1]), "../../" + story_path(stories[2])]
+    for r in related:
+        assert (site / story_path(s1) / r / "index.html").resolve().is_file()
+
+
+def test_outlets_page_shows_health_and_counts(built):
+    site, _, feeds = built
+    _, body = _content(site / "outlets/index.html")
+    cards = {_text(c.xpath(".//h3")[0]): _text(c) for c in body.xpath(".//article[@class='mn-outlet']")}
+    assert "Orbit Review failing (3 failures)" in cards
+    assert "HTTP 503 <b>Service Unavailable</b>" in cards["Orbit Review failing (3 failures)"]
+    assert "Meridian Ledger healthy" in cards
+    card = body.xpath(".//article[@class='mn-outlet'][contains(h3, 'Meridian Ledger')]")[0]
+    fields = dict(zip((_text(x) for x in card.xpath(".//dt")), (_text(x) for x in card.xpath(".//dd"))))
+    assert fields["Articles"] == "5" and fields["Stories"] == "5"
+    assert fields["Last success"] == "14 Oct 2026, 12:10 UTC" and fields["Next fetch"] == "14 Oct 2026, 13:10 UTC"
+    assert "<img src=x onerror=alert(12)> Bad Feed not fetched yet" in cards
+
+
+def test_stories_json_schema(built):
+    site, stories, _ = built
+    data = json.loads((site / "stories.json").read_text())
+    assert set(data) == {"generated", "stories"}
+    assert data["generated"].endswith("Z")
+    assert data == {**stories_json(stories, now=NOW, base_url=BASE), "generated": data["generated"]}
+    assert len(data["stories"]) == len(stories)
+    for s in data["stories"]:
+        assert set(s) == {"id", "title", "first_published", "last_published", "page", "sources", "articles"}
+        assert s["page"].startswith(BASE + "stories/")
+        for a in s["articles"]:
+            assert set(a) == {"url", "urls", "title", "source", "published", "excerpt"}
+            assert len(a["excerpt"].split()) <= 60
+    last = [s["last_published"] for s in data["stories"]]
+    assert last == sorted(last, reverse=True)
+
+
+def test_feed_xml_is_atom_with_absolute_links(built):
+    site, stories, _ = built
+    root = ET.parse(site / "feed.xml").getroot()
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    entries = root.findall("a:entry", ns)
+    assert len(entries) == len(stories)
+    links = [e.find("a:link", ns).get("href") for e in entries]
+    assert all(h.startswith(BASE + "stories/") for h in links)
+    assert HOSTILE_TITLE in [e.find("a:title", ns).text for e in entries]
+
+
+def test_hostile_text_is_visible_and_inert(built):
+    site, stories, _ = built
+    hostile = stories[3]
+    doc, body = _content(site / story_path(hostile) / "index.html")
+    text = body.text_content()
+    for s in (HOSTILE_TITLE, "[click](javascript:alert(4))", "{: onclick=alert(5) }", '--8<-- "/etc/passwd"',
+              '{% include "base.html" %}', "**bold** <b>b</b>", "<svg onload=alert(3)>", "Eve [x](javascript:alert(6))"):
+        assert s in " ".join(text.split()), s
+    assert HOSTILE_TITLE in doc.xpath("//title")[0].text_content()
+    for page in site.rglob("*.html"):
+        doc = lxml.html.fromstring(page.read_bytes())
+        for art in doc.xpath("//article[contains(@class, 'md-content__inner')]"):
+            assert not art.xpath(".//script | .//iframe | .//img | .//b | .//strong[contains(., 'bold')]"), page
+            assert not art.xpath(".//svg[not(contains(@class, 'mn-'))]"), page
+            for el in art.iter():
+                assert not [k for k in el.attrib if k.lower().startswith("on")], (page, el.tag, el.attrib)
+        scripts = doc.xpath("//script")
+        assert all("alert" not in (s.text or "") and "alert" not in (s.get("src") or "") for s in scripts), page
+    assert "root:x:0" not in "".join(p.read_text(errors="replace") for p in site.rglob("*.html"))
+
+
+def test_links_are_http_with_rel(built):
+    site, _, _ = built
+    seen = 0
+    for page in site.rglob("*.html"):
+        doc, body = _content(page) if "md-content__inner" in page.read_text() else (None, None)
+        if body is None:
+            continue
+        for a in body.xpath(".//a[@href]"):
+            href = a.get("href")
+            low = href.strip().lower()
+            assert not low.startswith(("javascript:", "data:", "vbscript:")), (page, href)
+            if "://" in href:
+                assert low.startswith(("http://", "https://")), href
+                assert set(a.get("rel", "").split()) == REL, (page, href)
+                seen += 1
+            else:
+                target = (page.parent / href.split("#")[0]).resolve()
+                assert target.is_dir() or target.is_file(), (page, href)
+    assert seen > 20
+    _, body = _content(site / "stories/hostile-script-story/index.html")
+    assert "A second report" in _text(body) and not body.xpath(".//a[contains(., 'A second report')]")
+
+
+def test_only_excerpts_are_published(built):
+    site, _, _ = built
+    for f in site.rglob("*"):
+        if f.is_file() and f.suffix in (".html", ".json", ".xml"):
+            assert FULLTEXT_MARKER not in f.read_text(errors="replace"), f
+
+
+def test_search_index_covers_every_story(built):
+    site, stories, _ = built
+    docs = json.loads((site / "search/search_index.json").read_text())["docs"]
+    locations = {d["location"].split("#")[0] for d in docs}
+    assert {story_path(s) for s in stories} <= locations
+
+
+def _change_story(story: Story, title: str) -> Story:
+    extra = _article(_Ids(), "Pacific Briefing", 0.5, "Late report on the lab's model", "A late summary.")
+    return Story(id=story.id, slug=story.slug, title=title, summary=story.summary,
+                 articles=story.articles + (extra,), facts=story.facts, related=story.related)
+
+
+def test_incremental_build_updates_one_page_and_keeps_the_others(tmp_path):
+    stories, feeds = fixture_archive()
+    site = _build(tmp_path, stories, feeds)
+    other = site / story_path(stories[4]) / "index.html"  # unrelated to story 1
+    before = other.read_bytes(), os.stat(other).st_ino
+    stories[0] = _change_story(stories[0], "Quillfeather model story, updated")
+    _build(tmp_path, stories, feeds, changed={stories[0].id})
+    _, body = _content(site / story_path(stories[0]) / "index.html")
+    assert "Quillfeather model story, updated" in _text(body)
+    assert "Late report on the lab's model" in _text(body)
+    assert other.read_bytes() == before[0]
+    assert os.stat(other).st_ino == before[1]  # hard-linked from the previous site, not rebuilt
+    related = _content(site / story_path(stories[1]) / "index.html")[1]  # lists story 1: rebuilt too
+    assert "Quillfeather model story, updated" in _text(related.xpath(".//section[@class='mn-related']")[0])
+    _, home = _content(site / "index.html")
+    assert _text(home.xpath(".//h3[@class='mn-row__title']")[0]) == "Quillfeather model story, updated"
+    data = json.loads((site / "stories.json").read_text())
+    assert data["stories"][0]["title"] == "Quillfeather model story, updated"
+    index = json.loads((site / "search/search_index.json").read_text())["docs"]
+    titles = {d["title"] for d in index if d["location"] in (story_path(stories[0]), story_path(stories[4]))}
+    assert "Quillfeather model story, updated" in titles and len(titles) == 2
+    # a story that is gone loses its page and its search entries
+    gone = stories.pop(2)
+    _build(tmp_path, stories, feeds, changed=set())
+    assert not (site / story_path(gone)).exists()
+    index = json.loads((site / "search/search_index.json").read_text())["docs"]
+    assert not [d for d in index if d["location"].startswith(story_path(gone))]
+    assert not list(tmp_path.glob(".public.*")) and not list((tmp_path / "work").glob("stage-*"))
+
+
+def test_nothing_changed_means_no_build(tmp_path):
+    stories, feeds = fixture_archive()
+    site = _build(tmp_path, stories, feeds)
+    stamp = (site / ".monitor-build").read_text()
+    ino = os.stat(site).st_ino
+    _build(tmp_path, stories, feeds, changed=set())
+    assert (site / ".monitor-build").read_text() == stamp and os.stat(site).st_ino == ino
+    feeds[0] = FeedStatus(url=feeds[0].url, name=feeds[0].name, last_error="timeout", failures=1)
+    _build(tmp_path, stories, feeds, changed=set())
+    assert (site / ".monitor-build").read_text() != stamp
+    assert "timeout" in _text(_content(site / "outlets/index.html")[1])
+
+
+def test_failed_build_leaves_the_previous_site_whole(tmp_path, monkeypatch):
+    stories, feeds = fixture_archive()
+    site = _build(tmp_path, stories, feeds)
+    snapshot = {p.relative_to(site): p.read_bytes() for p in site.rglob("*") if p.is_file()}
+    broken = tmp_path / "broken-site-src"
+    shutil.copytree(site_mod.SITE_SRC, broken)
+    (broken / "mkdocs.yml").write_text((broken / "mkdocs.yml").read_text().replace("name: material", "name: no-such-theme"))
+    monkeypatch.setattr(site_mod, "SITE_SRC", broken)
+    stories[0] = _change_story(stories[0], "This title must not be published")
+    with pytest.raises(BuildError, match=str(site)):
+        _build(tmp_path, stories, feeds, changed={stories[0].id})
+    after = {p.relative_to(site): p.read_bytes() for p in site.rglob("*") if p.is_file()}
+    assert after == snapshot
+    assert not list(tmp_path.glob(".public.*")) and not list((tmp_path / "work").glob("stage-*"))
+    monkeypatch.undo()
+    _build(tmp_path, stories, feeds, changed={stories[0].id})  # the next good run publishes it
+    assert "This title must not be published" in (site / story_path(stories[0]) / "index.html").read_text()
+
+
+def test_full_build_without_base_url_uses_relative_links(tmp_path):
+    stories, feeds = fixture_archive()
+    site = _build(tmp_path, stories[:2], feeds, base_url=None)
+    data = json.loads((site / "stories.json").read_text())
+    assert data["stories"][0]["page"] == story_path(stories[0])
+    root = ET.parse(site / "feed.xml").getroot()
+    assert root.find("{http://www.w3.org/2005/Atom}entry/{http://www.w3.org/2005/Atom}link").get("href").startswith("stories/")
