@@ -96,7 +96,7 @@ def sparkline(times: Sequence[datetime], *, width: int = 96, height: int = 22, m
             f'role="img" aria-label="{escape(label)}"><title>{escape(label)}</title>{"".join(bars)}</svg>')
 
 
-def bar_chart(data: Sequence[tuple[datetime, int]], step: timedelta, *, title: str, width: int = 720,
+def bar_chart(data: Sequence[tuple[datetime, int]], step: timedelta, *, title: str, width: int = 760,
               height: int = 160, css_class: str = "mn-chart") -> str:
     """A labelled bar chart of counts per bucket: axis line, peak value, first/middle/last dates."""
     if not data:
@@ -132,7 +132,7 @@ def bar_chart(data: Sequence[tuple[datetime, int]], step: timedelta, *, title: s
 def coverage_chart(times: Sequence[datetime]) -> str:
     """A story's articles per bucket, for its page."""
     step, data = buckets(times, max_buckets=36)
-    return bar_chart(data, step, title="Articles about this story")
+    return bar_chart(data, step, title="Articles about this story", height=130)
 
 
 def volume_chart(times: Sequence[datetime], *, now: datetime, days: int | None = 30) -> str:
@@ -143,8 +143,9 @@ def volume_chart(times: Sequence[datetime], *, now: datetime, days: int | None =
         data = [(start + i * DAY, 0) for i in range(days)]
         counts = Counter(_floor(t, DAY) for t in times if t >= start)
         data = [(k, counts.get(k, 0)) for k, _ in data]
-        return bar_chart(data, DAY, title=f"Articles per day, last {days} days", css_class="mn-chart mn-volume")
+        return bar_chart(data, DAY, title=f"Articles per day, last {days} days", height=120,
+                         css_class="mn-chart mn-volume")
     if not times:
         return ""
     step, data = buckets(times, max_buckets=60, end=max(max(times), now))
-    return bar_chart(data, step, title="Articles over the whole archive", css_class="mn-chart mn-volume")
+    return bar_chart(data, step, title="Articles over the whole archive", height=140, css_class="mn-chart mn-volume")
