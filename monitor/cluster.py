@@ -38,7 +38,7 @@ from sklearn.preprocessing import normalize
 
 from monitor.errors import ClusterError
 
-CUT = 0.68  # average-linkage distance cut (1 - cosine); tuned on benchmarks, see docs/clustering.md
+CUT = 0.75  # average-linkage distance cut (1 - cosine); tuned on benchmarks, see docs/clustering.md
 SAME_SOURCE_PENALTY = 0.12  # added to the distance between two articles of one outlet ...
 SAME_SOURCE_EXEMPT = 0.6  # ... unless they are at least this similar
 TIME_PENALTY = 0.08  # added distance at a gap of one full window (linear in the gap)
@@ -46,7 +46,7 @@ MAX_COMPONENT = 3000  # a larger component is clustered in time-ordered slices o
 CHUNK = 2000  # new docs per assign() call in cluster_lines
 MAX_EXISTING = 6000  # existing docs considered per assign() call in cluster_lines
 LEAD_WORDS = 150  # events are told in the lead
-W_WORDS, W_CHARS, W_NAMES = 1.0, 0.8, 0.6  # block weights
+W_WORDS, W_CHARS, W_NAMES = 1.0, 0.8, 0.9  # block weights
 BLOCK_MAX_DF = 0.05  # a word in more than this share of docs (and > 30 docs) does not make candidates
 
 
@@ -186,8 +186,9 @@ def _link(X: csr_matrix, idx: np.ndarray, times, src, window_days: float, cut: f
     return fcluster(z, t=cut, criterion="distance")
 
 
-def cluster_docs(docs: Sequence[Doc], *, window_days: float = 4, cut: float = CUT) -> np.ndarray:
+def cluster_docs(docs: Sequence[Doc], *, window_days: float = 4, cut: float | None = None) -> np.ndarray:
     """Cluster labels (0..k-1) of `docs`: the same label means the same event."""
+    cut = CUT if cut is None else cut
     n = len(docs)
     if n == 0:
         return np.zeros(0, dtype=int)

@@ -1,0 +1,107 @@
+"""Stories: reports of one event join, different events stay apart, `monitor cluster` round trip."""
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from monitor.cluster import Doc, assign, cluster_lines, related
+from monitor.errors import ClusterError
+
+T0 = datetime(2025, 3, 4, 9, tzinfo=timezone.utc)
+
+HELIX_A = Doc("a1", "Helix Labs unveils Orion-4, a model that rewrites its own training code",
+              "Helix Labs on Tuesday released Orion-4, which it says can rewrite parts of its own training "
+              "pipeline. Chief scientist Mara Venn said the model ran 40% of internal experiments.",
+              "Daily Wire Tech", T0)
+HELIX_B = Doc("a2", "Orion-4: startup says its AI now does 40 percent of its own research",
+              "The San Francisco company Helix Labs claims its new Orion-4 system carried out 40% of its "
+              "experiments without human help, according to Mara Venn.", "Byte Post", T0 + timedelta(hours=5))
+LETTER = Doc("a3", "Thousands of researchers sign open letter urging a pause on frontier AI",
+             "More than 3,000 scientists signed a letter published by the Safe Horizons Coalition asking "
+             "labs to stop training systems beyond today's frontier for six months.", "Capitol Ledger",
+             T0 + timedelta(hours=2))
+HELIX_JOBS = Doc("a4", "Helix Labs is hiring a team to study AI that improves itself",
+                 "A job posting from Helix Labs seeks a lead for a new team that will study systems that help "
+                 "train their successors. The role is based in San Francisco.", "The Circuit", T0 + timedelta(hours=3))
+NOISE = [
+    Doc(f"n{i}", title, "", "Metro Herald", T0 + timedelta(hours=i))
+    for i, title in enumerate([
+        "City council approves budget for new tram line",
+        "Storm closes mountain passes for a second day",
+        "Chip maker reports record quarterly revenue",
+        "Museum reopens after two-year renovation",
+    ])
+]
+
+
+def labels(docs):
+    return assign(docs, [])
+
+
+def test_two_reports_of_one_event_in_different_words_join():
+    got = labels([HELIX_A, HELIX_B, LETTER, *NOISE])
+    assert got["a1"] == got["a2"]
+    assert got["a3"] != got["a1"]
+    assert all(isinstance(v, str) for v in got.values())
+
+
+def test_same_lab_report_and_job_posting_same_week_stay_apart():
+    got = labels([HELIX_A, HELIX_B, HELIX_JOBS, LETTER, *NOISE])
+    assert got["a4"] != got["a1"]
+
+
+def test_same_event_kind_weeks_apart_stays_apart():
+    later = Doc("a9", "Thousands of researchers sign open letter urging a pause on frontier AI",
+                LETTER.text, "Byte Post", T0 + timedelta(days=30))
+    got = labels([LETTER, later, *NOISE])
+    assert got["a3"] != got["a9"]
+
+
+def test_new_doc_joins_existing_story_and_existing_docs_do_not_move():
+    got = assign([HELIX_B, LETTER], [(HELIX_A, 17), *[(d, 100 + i) for i, d in enumerate(NOISE)]])
+    assert got["a2"] == 17
+    assert isinstance(got["a3"], str)
+    assert set(got) == {"a2", "a3"}
+
+
+def test_existing_docs_outside_the_window_are_ignored():
+    old = Doc("old", HELIX_A.title, HELIX_A.text, "Byte Post", T0 - timedelta(days=40))
+    got = assign([HELIX_A], [(old, 5)])
+    assert got["a1"] != 5
+
+
+def line(doc, **extra):
+    return json.dumps({"id": doc.id, "title": doc.title, "text": doc.text, "url": "https://x.example/" + doc.id,
+                       "source": doc.source, "published": doc.published.isoformat(), **extra})
+
+
+def test_cluster_lines_round_trip():
+    docs = [HELIX_A, HELIX_B, LETTER, *NOISE]
+    rows = [line(d) for d in docs] + [json.dumps({"id": 99, "title": "Helix Labs Orion-4 rewrites its own code"})]
+    out = [json.loads(x) for x in cluster_lines(rows)]
+    assert [o["id"] for o in out] == [d.id for d in docs] + [99]  # input order, ids as given
+    story = {o["id"]: o["story"] for o in out}
+    assert story["a1"] == story["a2"] != story["a3"]
+
+
+@pytest.mark.parametrize("bad,msg", [
+    ("{not json", "line 2"),
+    (json.dumps({"id": "x"}), "line 2: missing or empty 'title'"),
+    (json.dumps({"id": "x", "title": "t", "published": "yesterday"}), "line 2: bad 'published'"),
+    (json.dumps([1, 2]), "line 2"),
+])
+def test_cluster_lines_bad_line_names_its_number(bad, msg):
+    with pytest.raises(ClusterError, match=msg):
+        list(cluster_lines([line(HELIX_A), bad]))
+
+
+def test_related_links_similar_other_stories():
+    stories = [
+        (1, "Helix Labs unveils Orion-4, a model that rewrites its own training code"),
+        (2, "Helix Labs hires team to study Orion-4 successors that rewrite their own code"),
+        (3, "City council approves budget for new tram line"),
+    ]
+    rel = related(stories)
+    assert rel[1] == (2,) and rel[2] == (1,)
+    assert rel[3] == ()

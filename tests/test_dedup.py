@@ -1,0 +1,50 @@
+"""Near-duplicates: syndicated copies merge, independent reports of one event do not."""
+
+from monitor.dedup import DuplicateIndex, signature, similarity
+
+WIRE = (
+    "Kestrel AI said on Thursday that its research assistant had designed and run most of the "
+    "experiments behind its latest language model, a step the company described as the start of "
+    "automated machine learning research. The firm, based in Toronto, said the system proposed "
+    "about four hundred changes to its own training recipe over six weeks and that engineers "
+    "accepted roughly a third of them after review. Chief scientist Lena Castell said the team "
+    "still checked every change by hand and that no change was deployed without sign-off. Outside "
+    "researchers asked the company to publish the logs so that others could judge the claim."
+)
+OTHER_REPORT = (
+    "Toronto start-up Kestrel AI claims a software agent now does much of the work of its machine "
+    "learning team. According to the company, the agent suggested hundreds of tweaks to how its "
+    "newest model is trained, and staff kept around one in three. Lena Castell, who leads research "
+    "there, stressed that humans review everything. Several academics were sceptical and called "
+    "for the experiment logs to be released for independent scrutiny before anyone takes the "
+    "announcement at face value."
+)
+
+
+def test_syndicated_copy_with_other_boilerplate_merges():
+    index = DuplicateIndex()
+    index.add(1, signature(WIRE))
+    copy = ("Metro Herald | Technology | Share this article. " + WIRE
+            + " This story first appeared on Daily Wire Tech. Sign up for our newsletter.")
+    assert index.find(signature(copy)) == 1
+
+
+def test_two_reports_of_one_event_in_own_words_do_not_merge():
+    index = DuplicateIndex()
+    index.add(1, signature(WIRE))
+    assert index.find(signature(OTHER_REPORT)) is None
+    assert similarity(signature(WIRE), signature(OTHER_REPORT)) < 0.2
+
+
+def test_short_text_has_no_signature():
+    assert signature("Kestrel AI says its agent ran most experiments.") is None
+    assert signature("") is None
+
+
+def test_best_match_wins_and_signature_is_stable_bytes():
+    sig = signature(WIRE)
+    assert isinstance(sig, bytes) and sig == signature(WIRE)
+    index = DuplicateIndex(threshold=0.5)
+    index.add(7, signature(WIRE + " Additional reporting by Owen Pike and a long correction note appended here."))
+    index.add(3, sig)
+    assert index.find(sig) == 3
