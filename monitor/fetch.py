@@ -143,7 +143,7 @@ def _inflater(encoding: str) -> Callable[[bytes], Iterator[bytes]] | None:
                 if out:
                     yield out
                 data = d.unconsumed_tail
-                if not data and d.eof and d.unused_data and "gzip" in encoding:  # another gzip member
+                if not data and d.eof and d.unused_data[:2] == b"\x1f\x8b" and "gzip" in encoding:  # next member
                     data, state["d"] = d.unused_data, zlib.decompressobj(zlib.MAX_WBITS | 16)
         return inflate
     if encoding == "br" and _brotli is not None:
@@ -272,9 +272,9 @@ class Fetcher:
 
     def _headers(self, etag: str | None, last_modified: str | None) -> dict[str, str]:
         headers = {"User-Agent": self._user_agent, "Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING}
-        if etag:
+        if _header_safe(etag):  # validators came from servers: send them back only when they are plain text
             headers["If-None-Match"] = etag
-        if last_modified:
+        if _header_safe(last_modified):
             headers["If-Modified-Since"] = last_modified
         return headers
 
@@ -349,7 +349,9 @@ class Fetcher:
             raise FetchError(url, f"invalid redirect Location: {_short(exc)}{where}") from exc
         except httpx.RemoteProtocolError as exc:
             raise FetchError(url, f"broken HTTP response: {_short(exc)}{where}") from exc
-        except (httpx.HTTPError, OSError, zlib.error) as exc:
+        except zlib.error as exc:
+            raise FetchError(url, f"cannot decompress the body: {_short(exc)}{where}") from exc
+        except (httpx.HTTPError, OSError, UnicodeError) as exc:
             raise FetchError(url, f"{type(exc).__name__}: {_short(exc)}{where}") from exc
 
 
@@ -397,6 +399,10 @@ async def _read_body(url: str, response: httpx.Response, limit: int, where: str)
                 raise too_big
             parts.append(chunk)
     return b"".join(parts)
+
+
+def _header_safe(value: str | None) -> bool:
+    return bool(value) and len(value) < 1024 and value.isascii() and value.isprintable()
 
 
 def _short(exc: BaseException) -> str:

@@ -110,3 +110,25 @@ def gzip_of_zeros(size: int) -> bytes:
         parts.append(compressor.compress(block[: min(len(block), size - start)]))
     parts.append(compressor.flush())
     return b"".join(parts)
+
+
+def tls_recording_sni(context, seen: list) -> Behaviour:
+    """Start a TLS handshake with `context` (a server context) and record the SNI name the client sent."""
+
+    def record(ssl_socket, server_name, ctx):
+        seen.append(server_name)
+
+    context.sni_callback = record
+
+    def behaviour(conn: socket.socket, stop: threading.Event) -> None:
+        with context.wrap_socket(conn, server_side=True) as tls:
+            tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+
+    return behaviour
+
+
+def closed_port(host: str = "127.0.0.1") -> int:
+    """A port on `host` with nothing listening (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]

@@ -6,6 +6,9 @@ import asyncio
 import gzip
 import ipaddress
 import random
+import shutil
+import ssl
+import subprocess
 import threading
 import time
 import tracemalloc
@@ -21,11 +24,13 @@ from monitor.loopback import LoopbackServer, Route
 
 from .fetch_servers import (
     RawServer,
+    closed_port,
     dripping,
     gzip_of_zeros,
     short_body_then_close,
     short_body_then_wait,
     silent,
+    tls_recording_sni,
 )
 
 FEED = b"<?xml version='1.0'?><rss version='2.0'><channel><title>Harbour Gazette</title></channel></rss>"
@@ -67,6 +72,22 @@ def test_200_then_304_round_trip(server):
 
     by_date = run(fetch(server.url("/feed.xml"), last_modified=first.last_modified))
     assert by_date.status == 304
+
+
+def test_hostile_validators_are_not_sent_back(server):
+    server.routes["/"] = Route(FEED)
+    assert run(fetch(server.url("/"), etag='"caf\u00e9"', last_modified="Mon\r\nX-Evil: 1")).status == 200
+    sent = server.hits("/")[0].headers
+    assert "if-none-match" not in sent and "if-modified-since" not in sent and "x-evil" not in sent
+
+
+def test_gzip_with_trailing_junk_and_two_members(server):
+    server.routes["/junk"] = Route(gzip.compress(FEED) + b"\n\n", headers={"Content-Encoding": "gzip"})
+    server.routes["/two"] = Route(gzip.compress(FEED[:20]) + gzip.compress(FEED[20:]), headers={"Content-Encoding": "gzip"})
+    server.routes["/bad"] = Route(b"\x1f\x8b not really gzip", headers={"Content-Encoding": "gzip"})
+    assert run(fetch(server.url("/junk"))).content == FEED
+    assert run(fetch(server.url("/two"))).content == FEED
+    assert "cannot decompress the body" in str(fetch_error(server.url("/bad")))
 
 
 def test_user_agent_and_accept_encoding_seen_by_server(server):
@@ -281,6 +302,37 @@ def test_many_concurrent_gets_to_several_hosts_respect_the_limits():
     assert all(peak[h] <= 2 for h in hosts), peak
     assert peak["all"] <= 6, peak
     assert peak["all"] > 2, peak  # hosts were served side by side, not one after another
+
+
+# ---------------------------------------------------------------- network failures are FetchErrors
+
+
+def test_connection_refused_and_unresolvable_host():
+    url = f"http://127.0.0.1:{closed_port()}/feed"
+    error = fetch_error(url)
+    assert "cannot connect" in str(error) and error.url == url
+    assert "cannot resolve no-such-outlet.invalid" in str(fetch_error("http://no-such-outlet.invalid/feed", connect_timeout=3))
+
+
+@pytest.mark.skipif(not shutil.which("openssl"), reason="needs the openssl command to make a certificate")
+def test_https_keeps_the_hostname_for_sni_and_checks_the_certificate(tmp_path):
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost"], check=True, capture_output=True)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    seen: list = []
+    with RawServer(tls_recording_sni(context, seen)) as tls:
+        url = f"https://localhost:{tls.url().rsplit(':', 1)[1]}"
+        error = fetch_error(url)
+    assert seen == ["localhost"]  # connected to the checked IP, but TLS still named the host
+    assert "cannot connect" in str(error) and "CERTIFICATE_VERIFY_FAILED" in str(error)
+
+
+def test_https_to_a_plain_http_server_is_a_fetch_error(server):
+    error = fetch_error(server.url("/").replace("http://", "https://"))
+    assert "cannot connect" in str(error)
 
 
 # ---------------------------------------------------------------- pure helpers
