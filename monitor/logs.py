@@ -1,0 +1,137 @@
+"""Logging for runs from cron: short lines on stderr, one line per event in a rotated file.
+
+Team convention
+---------------
+* Loggers are named by stage: ``logging.getLogger("monitor.<stage>")`` (monitor.fetch,
+  monitor.parse, monitor.extract, monitor.store, monitor.site, ...).
+* Each event is ONE line that names the feed or URL it is about, as ``what key=value ...``::
+
+      feed failed url=https://x.example/feed.xml error="HTTP 500"
+
+  Write it with ``event(log, logging.WARNING, "feed failed", url=feed.url, error="HTTP 500")``:
+  values that contain spaces, quotes or ``=`` are double-quoted, and control characters (newlines,
+  tabs, terminal escapes) are turned into spaces, so text taken from a feed can neither split a line
+  nor forge one. Fields whose value is None are left out.
+* Levels: DEBUG for detail, INFO for what a run did (one line per feed or stage), WARNING for a
+  feed or page that failed, ERROR for a run that could not finish.
+
+``setup_logging`` sends INFO and up to stderr (WARNING and up with ``quiet``, DEBUG with
+``verbose``) and, given a file, everything from INFO (DEBUG with ``verbose``) to a rotating file
+(5 files of 5 MB) as ``2025-01-31T08:00:00.123Z WARNING monitor.fetch feed failed url=...`` in UTC.
+Both handlers escape line breaks in every record, tracebacks included, so a file line is an event.
+Third-party libraries only reach the handlers at WARNING and up (httpx logs each request at INFO).
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import re
+import sys
+import time
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+MAX_BYTES = 5 * 1024 * 1024
+BACKUPS = 5
+MAX_VALUE = 1000  # characters kept of one field value
+_MARK = "_monitor_handler"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+_NEEDS_QUOTES = re.compile(r'[\s"=\\]')
+NOISY = ("trafilatura", "htmldate", "courlan", "justext", "charset_normalizer", "readability")
+
+
+def event(logger: logging.Logger, level: int, what: str, /, **fields: Any) -> None:
+    """Log `what key=value key="quoted value"` as one line (see the module docstring)."""
+    if not logger.isEnabledFor(level):
+        return
+    logger.log(level, "%s", format_event(what, **fields), stacklevel=2)
+
+
+def format_event(what: str, /, **fields: Any) -> str:
+    """The text `event` logs: pure, for tests and for messages built elsewhere."""
+    parts = [_one_line(str(what))]
+    for key, value in fields.items():
+        if value is None:
+            continue
+        parts.append(f"{key}={_value(value)}")
+    return " ".join(p for p in parts if p)
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, (datetime, date)):
+        text = value.isoformat()
+    elif isinstance(value, float):
+        text = f"{value:.6g}"
+    else:
+        text = str(value)
+    text = _one_line(text)
+    if len(text) > MAX_VALUE:
+        text = text[:MAX_VALUE] + "..."
+    if text and not _NEEDS_QUOTES.search(text):
+        return text
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _one_line(text: str) -> str:
+    """Control characters (line breaks, tabs, escapes) become single spaces."""
+    return _CONTROL.sub(" ", text).strip()
+
+
+class OneLineFormatter(logging.Formatter):
+    """A formatter whose output never spans lines: breaks become a visible `\\n`, other controls spaces."""
+
+    def __init__(self, fmt: str, *, utc_iso: bool = False):
+        super().__init__(fmt)
+        self.utc_iso = utc_iso
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        if not self.utc_iso:
+            return super().formatTime(record, datefmt)
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+        return f"{stamp}.{int(record.msecs):03d}Z"
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        text = text.replace("\r\n", "\n").replace("\n", "\\n")
+        return re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", " ", text)
+
+
+def setup_logging(*, log_file: Path | None, quiet: bool, verbose: bool = False,
+                  max_bytes: int = MAX_BYTES, backups: int = BACKUPS) -> None:
+    """Install the stderr handler and, given `log_file`, the rotating file handler.
+
+    Calling it again replaces the handlers it installed before (nothing is doubled); handlers that
+    others installed (pytest's, for instance) are left alone.
+    """
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, _MARK, False):
+            root.removeHandler(handler)
+            handler.close()
+    detail = logging.DEBUG if verbose else logging.INFO
+
+    stderr = logging.StreamHandler(sys.stderr)
+    stderr.setLevel(logging.WARNING if quiet else detail)
+    stderr.setFormatter(OneLineFormatter("%(levelname)s %(name)s: %(message)s"))
+    handlers: list[logging.Handler] = [stderr]
+    if log_file is not None:
+        log_file = Path(log_file)
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        rotating = logging.handlers.RotatingFileHandler(
+            log_file, maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
+        )
+        rotating.setLevel(detail)
+        rotating.setFormatter(OneLineFormatter("%(asctime)s %(levelname)s %(name)s %(message)s", utc_iso=True))
+        handlers.append(rotating)
+    for handler in handlers:
+        setattr(handler, _MARK, True)
+        root.addHandler(handler)
+    # Our loggers pass `detail`; everyone else's only problems.
+    root.setLevel(logging.WARNING)
+    logging.getLogger("monitor").setLevel(detail)
+    for name in NOISY:
+        logging.getLogger(name).setLevel(logging.ERROR)

@@ -1,0 +1,102 @@
+"""Logging: one line per event in the file, quiet stderr, rotation, escaping of hostile values."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import pytest
+
+from monitor.logs import event, format_event, setup_logging
+
+LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (DEBUG|INFO|WARNING|ERROR|CRITICAL) [\w.]+ .+$")
+
+
+@pytest.fixture(autouse=True)
+def restore_logging():
+    """setup_logging changes global state: put the root and monitor loggers back afterwards."""
+    root, ours = logging.getLogger(), logging.getLogger("monitor")
+    saved = (list(root.handlers), root.level, ours.level)
+    yield
+    for handler in root.handlers[:]:
+        if handler not in saved[0]:
+            root.removeHandler(handler)
+            handler.close()
+    root.setLevel(saved[1])
+    ours.setLevel(saved[2])
+
+
+def test_format_event_quotes_and_keeps_one_line():
+    assert format_event("feed failed", url="https://x.example/feed.xml", error="HTTP 500") == (
+        'feed failed url=https://x.example/feed.xml error="HTTP 500"'
+    )
+    hostile = 'Title\n2025-01-01T00:00:00Z ERROR monitor.fake forged\r\x1b[2J "quoted" back\\slash'
+    text = format_event("entry", title=hostile, count=3, ok=True, missing=None, empty="")
+    assert "\n" not in text and "\r" not in text and "\x1b" not in text
+    assert text == (
+        'entry title="Title 2025-01-01T00:00:00Z ERROR monitor.fake forged [2J \\"quoted\\" back\\\\slash"'
+        ' count=3 ok=true empty=""'
+    )
+    assert len(format_event("x", body="y" * 5000)) < 1100
+
+
+def test_file_gets_one_line_per_event_and_quiet_stderr_hides_info(tmp_path, capsys):
+    log_file = tmp_path / "logs" / "monitor.log"
+    setup_logging(log_file=log_file, quiet=True)
+    log = logging.getLogger("monitor.fetch")
+    event(log, logging.INFO, "feed ok", url="https://a.example/feed", entries=12)
+    event(log, logging.WARNING, "feed failed", url="https://b.example/feed", error="HTTP 500\nbody: <html>")
+    try:
+        raise ValueError("bad\nthing")
+    except ValueError:
+        log.exception("stage crashed url=%s", "https://c.example/")
+    logging.getLogger("httpx").info("HTTP Request: GET https://a.example/feed")  # a library's chatter
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+
+    lines = log_file.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 3, lines
+    assert all(LINE.match(line) for line in lines), lines
+    assert lines[0].endswith(" INFO monitor.fetch feed ok url=https://a.example/feed entries=12")
+    assert lines[1].endswith(' WARNING monitor.fetch feed failed url=https://b.example/feed error="HTTP 500 body: <html>"')
+    assert "ERROR monitor.fetch stage crashed url=https://c.example/\\nTraceback" in lines[2]
+    assert "ValueError: bad\\nthing" in lines[2]
+
+    err = capsys.readouterr().err
+    assert "feed ok" not in err  # quiet: no info on stderr
+    assert 'WARNING monitor.fetch: feed failed url=https://b.example/feed error="HTTP 500 body: <html>"' in err
+    assert len(err.splitlines()) == 2
+
+
+def test_not_quiet_shows_info_and_verbose_shows_debug(tmp_path, capsys):
+    setup_logging(log_file=None, quiet=False)
+    log = logging.getLogger("monitor.site")
+    log.info("site built pages=3")
+    log.debug("hidden detail")
+    assert capsys.readouterr().err == "INFO monitor.site: site built pages=3\n"
+    setup_logging(log_file=None, quiet=False, verbose=True)
+    log.debug("shown detail")
+    assert capsys.readouterr().err == "DEBUG monitor.site: shown detail\n"
+
+
+def test_calling_setup_twice_does_not_double_lines(tmp_path, capsys):
+    log_file = tmp_path / "monitor.log"
+    setup_logging(log_file=log_file, quiet=False)
+    setup_logging(log_file=log_file, quiet=False)
+    logging.getLogger("monitor.run").warning("once")
+    assert capsys.readouterr().err.count("once") == 1
+    assert log_file.read_text().count("once") == 1
+
+
+def test_the_file_rotates_past_its_size(tmp_path):
+    log_file = tmp_path / "monitor.log"
+    setup_logging(log_file=log_file, quiet=True, max_bytes=2000, backups=2)
+    log = logging.getLogger("monitor.fetch")
+    for i in range(100):
+        event(log, logging.INFO, "feed ok", url=f"https://outlet-{i}.example/feed.xml", entries=i)
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["monitor.log", "monitor.log.1", "monitor.log.2"]
+    for path in tmp_path.iterdir():
+        assert path.stat().st_size <= 2000
+        assert all(LINE.match(line) for line in path.read_text().splitlines())
+    assert "url=https://outlet-99.example/feed.xml" in log_file.read_text().splitlines()[-1]
