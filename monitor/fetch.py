@@ -26,8 +26,10 @@ import random
 import socket
 import time
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
+from functools import partial
 from typing import Callable, Iterator
 
 import httpcore
@@ -175,9 +177,16 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
     TLS still uses the URL's hostname for SNI and certificate checks (httpcore passes it to start_tls).
     """
 
-    def __init__(self, policy: Callable[[IPAddress], bool]):
+    def __init__(self, policy: Callable[[IPAddress], bool], *, resolvers: int = 16):
         self._policy = policy
         self._inner = httpcore.AnyIOBackend()
+        self._resolvers = resolvers
+        self._executor: ThreadPoolExecutor | None = None  # asyncio's default pool has only cpu+4 threads
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
 
     async def _resolve(self, host: str, port: int, timeout: float | None) -> list[str]:
         try:
@@ -186,7 +195,10 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
             pass
         try:
             async with asyncio.timeout(timeout):
-                infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+                if self._executor is None:
+                    self._executor = ThreadPoolExecutor(self._resolvers, thread_name_prefix="monitor-dns")
+                infos = await asyncio.get_running_loop().run_in_executor(
+                    self._executor, partial(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM))
         except TimeoutError as exc:
             raise httpcore.ConnectTimeout(f"resolving {host} timed out") from exc
         except OSError as exc:
@@ -225,7 +237,7 @@ class Fetcher:
                  address_policy: Callable[[IPAddress], bool] | None = None, shards: int = 16):
         if address_policy is None:
             address_policy = (lambda ip: True) if allow_private_networks else is_public_address
-        self._backend = _GuardedBackend(address_policy)
+        self._backend = _GuardedBackend(address_policy, resolvers=min(32, max(4, max_connections // 4)))
         self._per_host = max(1, per_host)
         self._global = asyncio.Semaphore(max(1, max_connections))
         self._hosts: dict[str, asyncio.Semaphore] = {}
@@ -248,8 +260,11 @@ class Fetcher:
 
     async def aclose(self) -> None:
         clients, self._clients = list(self._clients.values()), {}
-        for client in clients:
-            await client.aclose()
+        try:
+            for client in clients:
+                await client.aclose()
+        finally:
+            self._backend.close()
 
     def _client(self, host: str) -> httpx.AsyncClient:
         shard = zlib.crc32(host.encode()) % self._shards
