@@ -52,6 +52,7 @@ class LoopbackServer:
 
         class _Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go in two sends; avoid the delayed-ACK wait
 
             def log_message(self, *args):  # quiet
                 pass
