@@ -61,16 +61,21 @@ def load(path: Path) -> list[dict]:
 
 
 def demo_rows() -> list[dict]:
-    base = ROOT / "monitor" / "demo" / "corpus"
+    """Articles of monitor/demo/corpus/stories/*.yaml, labelled by their file's `story` (copies skipped)."""
+    from ruamel.yaml import YAML
+
+    base = ROOT / "monitor" / "demo" / "corpus" / "stories"
     rows = []
-    for p in sorted(base.rglob("*.json*")) if base.exists() else []:
-        items = load(p) if p.suffix == ".jsonl" else json.loads(p.read_text())
-        items = items if isinstance(items, list) else items.get("articles", [items])
-        for it in items:
-            if isinstance(it, dict) and it.get("story") is not None and it.get("title"):
-                rows.append({"id": str(it.get("id") or it.get("url") or len(rows)), "title": it["title"],
-                             "text": it.get("text") or it.get("summary") or "", "source": it.get("source") or "",
-                             "published": it.get("published"), "story": it["story"]})
+    for p in sorted(base.glob("*.yaml")) if base.exists() else []:
+        data = YAML(typ="safe").load(p.read_text())
+        for a in data.get("articles") or []:
+            if a.get("copy_of") or not a.get("title"):
+                continue
+            pub = a.get("published")
+            rows.append({"id": f"{a.get('outlet')}/{a.get('slug')}", "title": a["title"],
+                         "text": a.get("body") or a.get("summary") or "", "source": a.get("outlet") or "",
+                         "published": pub.isoformat() if hasattr(pub, "isoformat") else pub,
+                         "story": data.get("story") or p.stem})
     return rows
 
 
