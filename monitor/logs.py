@@ -100,6 +100,21 @@ class OneLineFormatter(logging.Formatter):
         return re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", " ", text)
 
 
+class _Stderr(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at the time of the event (click's runner and pytest swap it)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self):  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
 def setup_logging(*, log_file: Path | None, quiet: bool, verbose: bool = False,
                   max_bytes: int = MAX_BYTES, backups: int = BACKUPS) -> None:
     """Install the stderr handler and, given `log_file`, the rotating file handler.
@@ -114,7 +129,7 @@ def setup_logging(*, log_file: Path | None, quiet: bool, verbose: bool = False,
             handler.close()
     detail = logging.DEBUG if verbose else logging.INFO
 
-    stderr = logging.StreamHandler(sys.stderr)
+    stderr = _Stderr()
     stderr.setLevel(logging.WARNING if quiet else detail)
     stderr.setFormatter(OneLineFormatter("%(levelname)s %(name)s: %(message)s"))
     handlers: list[logging.Handler] = [stderr]

@@ -63,7 +63,7 @@ def parse_opml(data: bytes, *, path: str) -> list[Feed]:
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
     stack: list[str] = []  # element names from the root down
     folders: list[str | None] = []  # per open <outline>: its folder title, or None for a feed outline
-    found: list[tuple[Feed, int]] = []
+    found: list[Feed] = []
     refused: list[str] = []
     body_line = 1
 
@@ -80,7 +80,10 @@ def parse_opml(data: bytes, *, path: str) -> list[Feed]:
         stack.append(name)
         if name == "body" and len(stack) == 2:
             body_line = parser.CurrentLineNumber
-        if name != "outline" or len(stack) < 3 or stack[1] != "body":
+        if name != "outline":
+            return
+        if stack[1:2] != ["body"]:
+            folders.append(None)
             return
         lower = {k.lower(): v for k, v in attrs.items()}
         url = (lower.get("xmlurl") or "").strip()
@@ -98,11 +101,11 @@ def parse_opml(data: bytes, *, path: str) -> list[Feed]:
             if tag:
                 tags.append(tag)
         name_ = title if title and title != url else None
-        found.append((Feed(url=url, name=name_, tags=tuple(dict.fromkeys(tags))), parser.CurrentLineNumber))
+        found.append(Feed(url=url, name=name_, tags=tuple(dict.fromkeys(tags))))
 
     def end(name: str) -> None:
         stack.pop()
-        if name == "outline" and folders and len(stack) >= 2:
+        if name == "outline":
             folders.pop()
 
     parser.EntityDeclHandler = refuse_entity
@@ -122,7 +125,7 @@ def parse_opml(data: bytes, *, path: str) -> list[Feed]:
         what = f"{len(refused)} outlines, none with an http(s) xmlUrl" if refused else "no <outline> with an xmlUrl"
         raise ConfigError(f"{path}: not valid OPML (line {body_line}: {what})")
     feeds: dict[str, Feed] = {}
-    for feed, _line in found:
+    for feed in found:
         feeds.setdefault(canonical_url(feed.url), feed)
     return list(feeds.values())
 
@@ -351,15 +354,19 @@ def _round_trip(text: str, feeds: Sequence[Feed], path: Path) -> str:
     from ruamel.yaml.util import load_yaml_guess_indent
 
     try:
-        data, indent, seq_indent = load_yaml_guess_indent(text)
+        _, indent, seq_indent = load_yaml_guess_indent(text)
     except YAMLError:
-        data, indent, seq_indent = _load_yaml(text, path), 2, 2
-    if data is None:
-        data = CommentedMap()
+        indent, seq_indent = 2, 2
     yaml = YAML(typ="rt")
     yaml.preserve_quotes = True
     yaml.width = 1 << 16
     yaml.indent(mapping=indent or 2, sequence=(indent or 2), offset=seq_indent or 0)
+    try:
+        data = yaml.load(text)
+    except YAMLError:
+        data = _load_yaml(text, path)
+    if data is None:
+        data = CommentedMap()
     seq = data.get("feeds")
     if not isinstance(seq, CommentedSeq):
         seq = CommentedSeq()

@@ -100,3 +100,13 @@ def test_the_file_rotates_past_its_size(tmp_path):
         assert path.stat().st_size <= 2000
         assert all(LINE.match(line) for line in path.read_text().splitlines())
     assert "url=https://outlet-99.example/feed.xml" in log_file.read_text().splitlines()[-1]
+
+
+def test_stderr_handler_follows_a_replaced_sys_stderr(monkeypatch):
+    import io
+
+    setup_logging(log_file=None, quiet=True)
+    swapped = io.StringIO()
+    monkeypatch.setattr("sys.stderr", swapped)
+    logging.getLogger("monitor.run").warning("to the new stream")
+    assert swapped.getvalue() == "WARNING monitor.run: to the new stream\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -264,3 +265,15 @@ def test_import_writes_through_a_symlink_and_keeps_the_mode(tmp_path):
     assert link.is_symlink()
     assert "https://b.example/f" in real.read_text()
     assert real.stat().st_mode & 0o777 == 0o640
+
+
+def test_import_into_an_empty_flow_list_changes_only_that_line(tmp_path):
+    shipped = (Path(__file__).resolve().parent.parent / "feeds.yaml").read_text()
+    lines = [line for line in shipped.splitlines(keepends=True) if not line.startswith("  - {url")]
+    lines = ["feeds: []\n" if line == "feeds:\n" else line for line in lines]
+    path = tmp_path / "feeds.yaml"
+    path.write_text("".join(lines))
+    import_into_config(path, [Feed(url="https://n.example/feed", name="N", tags=("news",))])
+    after = path.read_text().splitlines(keepends=True)
+    at = lines.index("feeds: []\n")
+    assert after == lines[:at] + ["feeds:\n", '  - {url: "https://n.example/feed", name: N, tags: [news]}\n'] + lines[at + 1:]
