@@ -23,6 +23,7 @@ import os
 import re
 import secrets
 import shutil
+import subprocess
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -42,7 +43,6 @@ HOME_DAYS = 7  # days of stories on the home page; older ones are in archive/<yy
 HOME_MAX = 300  # at most this many stories on the home page, however busy the week
 FEED_MAX = 100  # Atom entries: the most recently updated stories
 NAV_PAGES = ("index.md", "archive/index.md", "outlets.md", "about.md")  # built every time (the nav needs them)
-GENERATED = {"search/search_index.json", "sitemap.xml", "sitemap.xml.gz", "stories.json", "feed.xml", ".monitor-build"}
 STATE_VERSION = 1
 _SLUG_BAD = re.compile(r"[^a-z0-9]+")
 
@@ -132,9 +132,8 @@ def _fingerprint(title: str, base_url: str | None) -> str:
     return h.hexdigest()[:32]
 
 
-def _small_pages(stories: Sequence[Story], feeds: Sequence[FeedStatus], paths: dict[int, str], *,
-                 title: str, now: datetime) -> dict[str, str]:
-    """Home, archive index, archive months, outlets and about pages, by Markdown path."""
+def _split(stories: Sequence[Story], now: datetime) -> tuple[list[Story], dict[str, list[Story]]]:
+    """The home page's stories (last HOME_DAYS days, at most HOME_MAX) and the rest by month, newest first."""
     ordered = _newest_first(stories)
     cutoff = now.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=HOME_DAYS - 1)
     recent = [s for s in ordered if s.last_published >= cutoff][:HOME_MAX]
@@ -143,9 +142,15 @@ def _small_pages(stories: Sequence[Story], feeds: Sequence[FeedStatus], paths: d
     for s in ordered:
         if s.id not in shown:
             months.setdefault(render.utc(s.last_published).strftime("%Y-%m"), []).append(s)
+    return recent, months
+
+
+def _small_pages(stories: Sequence[Story], feeds: Sequence[FeedStatus], paths: dict[int, str],
+                 recent: list[Story], months: dict[str, list[Story]], *, title: str) -> dict[str, str]:
+    """Home, archive index, outlets and about pages, by Markdown path."""
     times = [a.published for s in stories for a in s.articles]
-    latest = ordered[0].last_published if ordered else now
-    pages = {
+    latest = max((s.last_published for s in stories), default=datetime(1970, 1, 1, tzinfo=timezone.utc))
+    return {
         "index.md": render.home_md(recent, paths, title=title, latest=latest,
                                    volume_svg=charts.volume_chart(times, now=latest, days=30),
                                    days=HOME_DAYS, months=sorted(months, reverse=True), total=len(stories)),
@@ -155,9 +160,6 @@ def _small_pages(stories: Sequence[Story], feeds: Sequence[FeedStatus], paths: d
                                     stories=len(stories), articles=len(times),
                                     outlets=len({src for s in stories for src in s.sources})),
     }
-    for m, ss in months.items():
-        pages[f"archive/{m}.md"] = render.archive_month_md(m, ss, paths)
-    return pages
 
 
 def _story_page(story: Story, by_id: dict[int, Story], paths: dict[int, str]) -> str:
@@ -205,40 +207,53 @@ def build_site(stories: Sequence[Story], feeds: Sequence[FeedStatus], *, site_di
         published = None
     full = changed is None or not state or state.get("fingerprint") != fp or published != state.get("build_id")
 
-    pages = _small_pages(stories, feeds, paths, title=title, now=now)
+    # Which pages may differ: all on a full build; else the changed, new and removed stories, the stories
+    # listing those as related, the archive months whose membership or members changed, the small pages.
     old_pages: dict[str, str] = {} if full else state.get("pages", {})
     old_story_md: dict[str, str] = {} if full else state.get("stories", {})
+    old_months: dict[str, str] = {} if full else state.get("months", {})
     story_md = {sid: f"{paths[sid][:-1]}.md" for sid in by_id}
     removed_ids = {int(k) for k in old_story_md} - set(by_id)
     todo = set(by_id) if full else {
         sid for sid in by_id if sid in changed or old_story_md.get(str(sid)) != story_md[sid]}
     touched = todo | removed_ids
-    if touched and not full:  # pages that list a changed or removed story among their related stories
+    if touched and not full:
         todo |= {s.id for s in stories if touched.intersection(s.related)}
+    recent, months = _split(stories, now)
+    month_keys = {m: _sha(",".join(str(s.id) for s in ss)) for m, ss in months.items()}
+    pages = _small_pages(stories, feeds, paths, recent, months, title=title)
+    for m, ss in months.items():
+        if full or old_months.get(m) != month_keys[m] or any(s.id in touched for s in ss):
+            pages[f"archive/{m}.md"] = render.archive_month_md(m, ss, paths)
     for sid in todo:
         pages[story_md[sid]] = _story_page(by_id[sid], by_id, paths)
     hashes = {p: _sha(t) for p, t in pages.items()}
-    all_pages = set(story_md.values()) | {p for p in pages if not p.startswith("stories/")}
+    all_pages = set(NAV_PAGES) | {f"archive/{m}.md" for m in months} | set(story_md.values())
     build = {p for p, h in hashes.items() if full or old_pages.get(p) != h}
     removed = set(old_pages) - all_pages
-    data = stories_json(stories, now=now, base_url=base_url)
-    data_hash = _sha(json.dumps([data["stories"], [f.__dict__ for f in feeds]], default=str, sort_keys=True))
-    if not full and not build and not removed and data_hash == state.get("data"):
+    feeds_hash = _sha(json.dumps([f.__dict__ for f in feeds], default=str, sort_keys=True))
+    ids_hash = _sha(",".join(map(str, sorted(by_id))))
+    if (not full and not build and not removed and not changed
+            and (ids_hash, feeds_hash) == (state.get("ids"), state.get("feeds"))):
         log.info("site: nothing changed, %s left as it is", site_dir)
         return
 
     token = secrets.token_hex(4)
     new_dir = site_dir.parent / f".{site_dir.name}.tmp-{token}"
+    out = site_dir.parent / f".{site_dir.name}.tmp-{token}-out"  # same file system as new_dir: moves are renames
     stage = work_dir / f"stage-{token}"
     _clean_leftovers(site_dir, work_dir)
+    built = build | set(NAV_PAGES)
     try:
-        built = build | set(NAV_PAGES)
-        _mkdocs(pages, built, stage=stage, out=new_dir, title=title, base_url=base_url)
-        if not full and site_dir.is_dir():
-            _link_unchanged(site_dir, new_dir, skip_dirs={_page_url(p) for p in removed})
+        _mkdocs(pages, built, stage=stage, out=out, title=title, base_url=base_url)
+        if full or not site_dir.is_dir():
+            os.rename(out, new_dir)
+        else:
+            _assemble(site_dir, out, new_dir, drop_dirs={_page_url(p) for p in removed})
         _write_search_index(site_dir, new_dir, fresh={_page_url(p) for p in built},
                             gone={_page_url(p) for p in removed}, full=full)
-        _write_atomic(new_dir / "stories.json", json.dumps(data, ensure_ascii=False, indent=1))
+        data = stories_json(stories, now=now, base_url=base_url)
+        _write_atomic(new_dir / "stories.json", json.dumps(data, ensure_ascii=False, separators=(",", ":")))
         _write_atomic(new_dir / "feed.xml", atom_feed(stories, title=title, now=now, base_url=base_url))
         _write_sitemap(new_dir, sorted(_page_url(p) for p in all_pages), base_url)
         build_id = secrets.token_hex(8)
@@ -249,21 +264,23 @@ def build_site(stories: Sequence[Story], feeds: Sequence[FeedStatus], *, site_di
     except Exception as exc:  # mkdocs, theme and file-system failures all end here
         raise BuildError(f"{site_dir}: site build failed: {type(exc).__name__}: {exc}") from exc
     finally:
-        shutil.rmtree(stage, ignore_errors=True)
-        shutil.rmtree(new_dir, ignore_errors=True)
+        for d in (stage, out, new_dir):
+            shutil.rmtree(d, ignore_errors=True)
     _update_sources(work_dir / "docs", {p: pages[p] for p in build}, removed)
     new_hashes = {p: h for p, h in {**old_pages, **hashes}.items() if p in all_pages}
     _write_atomic(work_dir / "state.json", json.dumps({
-        "version": STATE_VERSION, "fingerprint": fp, "build_id": build_id, "data": data_hash,
-        "pages": new_hashes, "stories": {str(k): v for k, v in story_md.items()}}))
+        "version": STATE_VERSION, "fingerprint": fp, "build_id": build_id, "ids": ids_hash, "feeds": feeds_hash,
+        "pages": new_hashes, "months": month_keys, "stories": {str(k): v for k, v in story_md.items()}}))
     log.info("site: built %d of %d pages (%s) into %s", len(built), len(all_pages), "full" if full else "incremental", site_dir)
 
 
 def _clean_leftovers(site_dir: Path, work_dir: Path) -> None:
-    """Remove the temporary folders of a build that was killed."""
+    """Remove the temporary folders of a build that was killed, and old sites not yet deleted."""
     if site_dir.parent.is_dir():
         for p in site_dir.parent.glob(f".{site_dir.name}.tmp-*"):
             shutil.rmtree(p, ignore_errors=True)
+        for p in site_dir.parent.glob(f".{site_dir.name}.old-*"):
+            _remove_later(p)
     for p in work_dir.glob("stage-*"):
         shutil.rmtree(p, ignore_errors=True)
 
@@ -300,24 +317,30 @@ def _mkdocs(pages: dict[str, str], built: set[str], *, stage: Path, out: Path, t
         config.plugins.on_shutdown()
 
 
-def _link_unchanged(old: Path, new: Path, *, skip_dirs: set[str]) -> None:
-    """Hard-link (or copy) every file of the published site that the new build did not write."""
-    skip = tuple(d for d in skip_dirs if d)
-    for root, _dirs, files in os.walk(old):
-        rel_root = os.path.relpath(root, old)
-        rel_root = "" if rel_root == "." else rel_root + "/"
-        if skip and rel_root.startswith(skip):
-            continue
+def _assemble(old: Path, out: Path, new: Path, *, drop_dirs: set[str]) -> None:
+    """Make `new` = the published site, hard-linked (`cp -al`: fast, no data copied), minus the pages that are
+    gone, with the freshly built files of `out` renamed over their links (a rename replaces the link; it never
+    writes into the file the published site shares)."""
+    try:
+        subprocess.run(["cp", "-al", str(old), str(new)], check=True, capture_output=True)
+    except (OSError, subprocess.CalledProcessError):
+        shutil.rmtree(new, ignore_errors=True)
+        shutil.copytree(old, new, copy_function=_link_or_copy)
+    for d in drop_dirs:
+        if d:
+            shutil.rmtree(new / d, ignore_errors=True)
+    for root, _dirs, files in os.walk(out):
+        rel_root = Path(root).relative_to(out)
+        (new / rel_root).mkdir(parents=True, exist_ok=True)
         for name in files:
-            rel = rel_root + name
-            dest = new / rel
-            if rel in GENERATED or dest.exists():
-                continue
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                os.link(old / rel, dest)
-            except OSError:
-                shutil.copy2(old / rel, dest)
+            os.replace(Path(root) / name, new / rel_root / name)
+
+
+def _link_or_copy(src: str, dst: str) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
 
 
 def _write_search_index(old: Path, new: Path, *, fresh: set[str], gone: set[str], full: bool) -> None:
@@ -351,13 +374,22 @@ def _swap(new: Path, site_dir: Path) -> None:
     if not site_dir.exists():
         os.rename(new, site_dir)
         return
-    if _exchange(new, site_dir):
-        shutil.rmtree(new, ignore_errors=True)  # `new` now holds the previous site
-        return
     old = site_dir.with_name(f".{site_dir.name}.old-{secrets.token_hex(4)}")
-    os.rename(site_dir, old)
-    os.rename(new, site_dir)
-    shutil.rmtree(old, ignore_errors=True)
+    if _exchange(new, site_dir):
+        os.rename(new, old)  # `new` now holds the previous site
+    else:
+        os.rename(site_dir, old)
+        os.rename(new, site_dir)
+    _remove_later(old)
+
+
+def _remove_later(path: Path) -> None:
+    """Delete an old site in a detached `rm -rf` (10,000 folders take seconds the run need not wait for)."""
+    try:
+        subprocess.Popen(["rm", "-rf", "--", str(path)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True)
+    except OSError:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _exchange(a: Path, b: Path) -> bool:

@@ -391,7 +391,7 @@ def test_incremental_build_updates_one_page_and_keeps_the_others(tmp_path):
     assert not (site / story_path(gone)).exists()
     index = json.loads((site / "search/search_index.json").read_text())["docs"]
     assert not [d for d in index if d["location"].startswith(story_path(gone))]
-    assert not list(tmp_path.glob(".public.*")) and not list((tmp_path / "work").glob("stage-*"))
+    assert not list(tmp_path.glob(".public.tmp-*")) and not list((tmp_path / "work").glob("stage-*"))
 
 
 def test_nothing_changed_means_no_build(tmp_path):
@@ -420,7 +420,7 @@ def test_failed_build_leaves_the_previous_site_whole(tmp_path, monkeypatch):
         _build(tmp_path, stories, feeds, changed={stories[0].id})
     after = {p.relative_to(site): p.read_bytes() for p in site.rglob("*") if p.is_file()}
     assert after == snapshot
-    assert not list(tmp_path.glob(".public.*")) and not list((tmp_path / "work").glob("stage-*"))
+    assert not list(tmp_path.glob(".public.tmp-*")) and not list((tmp_path / "work").glob("stage-*"))
     monkeypatch.undo()
     _build(tmp_path, stories, feeds, changed={stories[0].id})  # the next good run publishes it
     assert "This title must not be published" in (site / story_path(stories[0]) / "index.html").read_text()
