@@ -1,0 +1,245 @@
+"""Article page HTML -> Extracted: the article's text and metadata, via trafilatura.
+
+`extract_page` is pure. `Extractor` runs it in a pebble process pool (fork) whose tasks are killed
+when they run past a time limit: some pages make trafilatura run for minutes (a 4 MB page of
+300,000 spans took 23 s; nested tables longer). The pool stays alive across pages; a killed
+worker is replaced and the pool goes on.
+
+trafilatura gives the date as a bare day; the page's own metadata (article:published_time,
+itemprop datePublished, JSON-LD datePublished) often has the time of day, read here with lxml.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import re
+from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, CancelledError, wait
+from concurrent.futures import TimeoutError as FutureTimeout
+from datetime import datetime, timezone
+from typing import TypeVar
+
+import lxml.etree
+import trafilatura
+from pebble import ProcessExpired, ProcessPool
+from trafilatura.utils import load_html
+
+from .errors import ExtractError
+from .feeds import clean_text
+from .models import Extracted
+from .urls import absolute_url
+
+MAX_BYTES = 5_000_000  # input beyond this is cut off before parsing
+MIN_TEXT = 150  # characters: less than this is a teaser, a login wall or an index page, not an article
+TEXT_MAX = 200_000
+EARLIEST_YEAR, LATEST_YEAR = 1990, 2100
+_HAS_TIME = re.compile(r"\d[T ]\d{1,2}:\d\d|^\d{1,2}:\d\d")
+_DATE_META = (
+    "//meta[@property='article:published_time']/@content",
+    "//meta[@itemprop='datePublished']/@content",
+    "//*[@itemprop='datePublished']/@content",
+    "//*[@itemprop='datePublished']/@datetime",
+    "//meta[@name='article:published_time']/@content",
+    "//meta[@property='og:published_time']/@content",
+    "//meta[@name='pubdate']/@content",
+)
+_BLOCKS = frozenset({"p", "head", "list", "quote", "table", "code", "item", "row"})
+
+K = TypeVar("K")
+
+
+def extract_page(html: bytes, *, url: str) -> Extracted:
+    """The article in a page fetched from `url`. Raises ExtractError when there is no article text."""
+    if not html or not html.strip():
+        raise ExtractError(f"{url}: empty page")
+    tree = load_html(bytes(html[:MAX_BYTES]))
+    if tree is None:
+        raise ExtractError(f"{url}: not HTML")
+    published, has_time = _page_timestamp(tree)
+    canonical = _canonical(tree, url)
+    language = _language(tree)
+    try:
+        doc = trafilatura.bare_extraction(
+            tree, url=url, with_metadata=True, include_comments=False, include_tables=True,
+            include_images=False, include_links=False, deduplicate=False,
+        )
+    except (ValueError, TypeError, lxml.etree.LxmlError, RecursionError) as exc:
+        raise ExtractError(f"{url}: extraction failed ({type(exc).__name__}: {clean_text(str(exc), 120)})") from exc
+    text = _text(doc.body, doc.title) if doc is not None and doc.body is not None else ""
+    if len(text) < MIN_TEXT:
+        raise ExtractError(f"{url}: no article text found")
+    if published is None and doc.date:
+        published, has_time = _parse_date(doc.date)
+    return Extracted(
+        text=text[:TEXT_MAX],
+        title=clean_text(doc.title, 500) or None,
+        author=clean_text(doc.author, 200) or None,
+        published=published,
+        published_has_time=has_time if published else False,
+        site_name=clean_text(doc.sitename, 200) or None,
+        image=absolute_url(url, doc.image),
+        language=(doc.language or language or None),
+        canonical_url=canonical,
+    )
+
+
+def _text(body, title: str | None) -> str:
+    """Paragraphs of trafilatura's output tree, separated by blank lines; a heading equal to the title is dropped."""
+    paragraphs: list[str] = []
+    for el in body:
+        if el.tag == "list":
+            lines = [clean_text("".join(item.itertext())) for item in el.iter("item")]
+            block = "\n".join(f"- {line}" for line in lines if line)
+        elif el.tag == "table":
+            rows = [" | ".join(clean_text("".join(c.itertext())) for c in row.iter("cell")) for row in el.iter("row")]
+            block = "\n".join(r for r in rows if r.strip(" |"))
+        else:
+            block = clean_text("".join(el.itertext()))
+        if block and not (el.tag == "head" and not paragraphs and title and block == clean_text(title)):
+            paragraphs.append(block)
+    return "\n\n".join(paragraphs)
+
+
+def _page_timestamp(tree) -> tuple[datetime | None, bool]:
+    """The first publication date the page states in its metadata, preferring one with a time of day."""
+    candidates = [str(v) for xp in _DATE_META for v in tree.xpath(xp)]
+    for script in tree.xpath("//script[@type='application/ld+json']/text()"):
+        candidates.extend(_jsonld_dates(script))
+    first_bare: tuple[datetime | None, bool] = (None, False)
+    for raw in candidates:
+        when, has_time = _parse_date(raw)
+        if when is None:
+            continue
+        if has_time:
+            return when, True
+        if first_bare[0] is None:
+            first_bare = (when, False)
+    return first_bare
+
+
+def _jsonld_dates(script: str) -> list[str]:
+    try:
+        data = json.loads(script)
+    except (ValueError, RecursionError):
+        return []
+    out: list[str] = []
+    stack, seen = [data], 0
+    while stack and seen < 1000:
+        node = stack.pop()
+        seen += 1
+        if isinstance(node, dict):
+            value = node.get("datePublished")
+            if isinstance(value, str):
+                out.append(value)
+            stack.extend(v for k, v in node.items() if isinstance(v, (dict, list)))
+        elif isinstance(node, list):
+            stack.extend(reversed(node))
+    return out
+
+
+def _parse_date(raw: str) -> tuple[datetime | None, bool]:
+    raw = raw.strip()
+    if not raw:
+        return None, False
+    try:
+        when = datetime.fromisoformat(raw.replace("z", "Z"))
+    except ValueError:
+        return None, False
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    when = when.astimezone(timezone.utc)
+    if not EARLIEST_YEAR <= when.year <= LATEST_YEAR:
+        return None, False
+    return when, bool(_HAS_TIME.search(raw))
+
+
+def _canonical(tree, url: str) -> str | None:
+    for xp in ("//link[contains(concat(' ', normalize-space(translate(@rel, 'CANONIL', 'canonil')), ' '), ' canonical ')]/@href",
+               "//meta[@property='og:url']/@content"):
+        for href in tree.xpath(xp):
+            resolved = absolute_url(url, str(href))
+            if resolved:
+                return resolved
+    return None
+
+
+def _language(tree) -> str | None:
+    for raw in tree.xpath("/html/@lang | //meta[@http-equiv='content-language']/@content | //meta[@property='og:locale']/@content"):
+        code = re.split(r"[-_]", str(raw).strip().lower(), maxsplit=1)[0]
+        if re.fullmatch(r"[a-z]{2,3}", code):
+            return code
+    return None
+
+
+def _extract_task(html: bytes, url: str) -> Extracted:
+    return extract_page(html, url=url)
+
+
+class Extractor:
+    """Extract many pages in worker processes, each page with a time limit.
+
+    ``with Extractor(workers=2, timeout=20) as ex: for key, result in ex.extract_many(pages): ...``
+    `workers=0` extracts in this process (no time limit); None means one worker per core.
+    """
+
+    def __init__(self, *, workers: int | None = None, timeout: float = 20.0):
+        self.workers = (os.cpu_count() or 1) if workers is None else workers
+        self.timeout = timeout
+        self._pool: ProcessPool | None = None
+
+    def __enter__(self) -> Extractor:
+        if self.workers > 0:
+            self._pool = ProcessPool(max_workers=self.workers, context=multiprocessing.get_context("fork"))
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            pool.stop()
+            pool.join()
+
+    def extract_many(self, pages: Iterable[tuple[K, bytes, str]]) -> Iterator[tuple[K, Extracted | ExtractError]]:
+        """(key, html, url) in; (key, Extracted or ExtractError) out for every key, in completion order."""
+        if self._pool is None:
+            if self.workers > 0:
+                raise RuntimeError("use Extractor as a context manager")
+            for key, html, url in pages:
+                yield key, _run_here(html, url)
+            return
+        futures = {}
+        for key, html, url in pages:
+            futures[self._pool.schedule(_extract_task, args=(bytes(html[:MAX_BYTES]), url), timeout=self.timeout)] = (key, url)
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                key, url = futures.pop(future)
+                yield key, self._outcome(future, url)
+
+    def _outcome(self, future, url: str) -> Extracted | ExtractError:
+        try:
+            return future.result()
+        except ExtractError as exc:
+            return exc
+        except FutureTimeout:
+            return ExtractError(f"{url}: extraction timed out after {self.timeout:g} s")
+        except ProcessExpired as exc:
+            return ExtractError(f"{url}: extraction worker died (exit code {exc.exitcode})")
+        except CancelledError:
+            return ExtractError(f"{url}: extraction cancelled")
+        except Exception as exc:  # a bug in trafilatura on a hostile page must not stop the run
+            return ExtractError(f"{url}: extraction failed ({type(exc).__name__}: {clean_text(str(exc), 120)})")
+
+
+def _run_here(html: bytes, url: str) -> Extracted | ExtractError:
+    try:
+        return extract_page(html, url=url)
+    except ExtractError as exc:
+        return exc
+    except Exception as exc:  # same rule as in the pool
+        return ExtractError(f"{url}: extraction failed ({type(exc).__name__}: {clean_text(str(exc), 120)})")
