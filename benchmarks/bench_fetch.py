@@ -1,0 +1,134 @@
+"""Fetching: 1,000 feeds on 50 loopback hosts, each answer after 200 ms, through the project's fetch stage
+(monitor.fetch.Fetcher + monitor.feeds.parse_feed on every body), then again with the ETags (all 304,
+nothing parsed), against a plain loop over feedparser.parse(url) measured on a sample and extrapolated.
+
+    .venv/bin/python benchmarks/bench_fetch.py            # full: 1,000 feeds, 25-feed baseline sample
+    .venv/bin/python benchmarks/bench_fetch.py --quick    # 300 feeds on 15 hosts, 10-feed sample
+    .venv/bin/python benchmarks/bench_fetch.py --profile  # also cProfile the first run (top functions)
+
+The stage is run the way monitor/pipeline.py runs it: every due feed fetched concurrently with one
+Fetcher (per_host=4, the config default), then each 200 body parsed in the event loop's thread.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import io
+import pstats
+import random
+import time
+from datetime import datetime, timedelta, timezone
+
+import common  # noqa: F401  (puts the project on sys.path)
+from common import LoopbackHosts, hosts, machine_line, paragraph, rss_feed, sentence, table, verdict
+
+import feedparser
+
+from monitor.errors import FetchError
+from monitor.feeds import parse_feed
+from monitor.fetch import Fetcher
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+ITEMS = 20  # items per feed; summaries of 2-3 sentences: about 12 KB a feed, like a typical news feed
+DELAY = 0.2
+
+
+def feed_body(host: str, path: str):
+    if not path.startswith("/feed/"):
+        return None
+    n = int(path.rsplit("/", 1)[1].split(".")[0])
+    r = random.Random(n)
+    items = []
+    for i in range(ITEMS):
+        items.append({"title": sentence(r, r.randint(6, 12))[:-1], "link": f"http://{host}/news/{n}-{i}.html",
+                      "guid": f"{host}-{n}-{i}", "summary": paragraph(r, r.randint(2, 3)),
+                      "published": NOW - timedelta(minutes=37 * i + n)})
+    return rss_feed(title=f"Outlet {host} feed {n}", link=f"http://{host}/", items=items), "application/rss+xml"
+
+
+async def fetch_stage(urls: list[str], validators: dict[str, tuple[str | None, str | None]]):
+    """What the pipeline's feed stage does: fetch all due feeds, then parse each 200 body."""
+    out: dict[str, object] = {}
+    t0 = time.perf_counter()
+    async with Fetcher(allow_private_networks=True, per_host=4) as fetcher:
+
+        async def one(url: str):
+            etag, modified = validators.get(url, (None, None))
+            try:
+                out[url] = await fetcher.get(url, etag=etag, last_modified=modified)
+            except FetchError as exc:
+                out[url] = exc
+
+        await asyncio.gather(*(one(u) for u in urls))
+    t_fetch = time.perf_counter() - t0
+    parsed = entries = errors = not_modified = 0
+    new_validators = {}
+    for url, res in out.items():
+        if isinstance(res, FetchError):
+            errors += 1
+            continue
+        new_validators[url] = (res.etag, res.last_modified)
+        if res.status == 304:
+            not_modified += 1
+            continue
+        feed = parse_feed(res.content, url=url, now=NOW)
+        parsed += 1
+        entries += len(feed.entries)
+    total = time.perf_counter() - t0
+    return {"fetch": t_fetch, "total": total, "parsed": parsed, "entries": entries, "errors": errors,
+            "not_modified": not_modified, "validators": new_validators}
+
+
+def baseline(urls: list[str]) -> tuple[float, int]:
+    """A plain loop over feedparser.parse(url): its own fetching (urllib), one feed after another."""
+    t0 = time.perf_counter()
+    entries = 0
+    for u in urls:
+        entries += len(feedparser.parse(u).entries)
+    return time.perf_counter() - t0, entries
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--profile", action="store_true")
+    args = ap.parse_args()
+    n_hosts, n_feeds, sample = (15, 300, 10) if args.quick else (50, 1000, 25)
+    addrs = hosts(n_hosts)
+    print(machine_line())
+    with LoopbackHosts(addrs, feed_body, delay=DELAY) as srv:
+        urls = [srv.url(addrs[i % n_hosts], f"/feed/{i}.xml") for i in range(n_feeds)]
+        # warm the server's cache of generated bodies so that generation is not timed (it runs in its process)
+        asyncio.run(fetch_stage(urls, {}))
+        prof = cProfile.Profile() if args.profile else None
+        if prof:
+            prof.enable()
+        first = asyncio.run(fetch_stage(urls, {}))
+        if prof:
+            prof.disable()
+        second = asyncio.run(fetch_stage(urls, first["validators"]))
+        sample_urls = random.Random(1).sample(urls, sample)
+        base_s, base_entries = baseline(sample_urls)
+    base_total = base_s * n_feeds / sample
+    print(f"\n{n_feeds} feeds ({ITEMS} items each) on {n_hosts} hosts, server answers after {DELAY * 1000:.0f} ms\n")
+    rows = [
+        ["plain feedparser.parse(url) loop", f"{sample} feeds measured", f"{base_s:.2f} s for {sample}",
+         f"{base_total:.1f} s (extrapolated x{n_feeds // sample})", "1.0x", "-", "-"],
+        ["project: Fetcher + parse_feed", f"{first['parsed']} parsed, {first['entries']} entries, {first['errors']} errors",
+         f"fetch {first['fetch']:.2f} s + parse {first['total'] - first['fetch']:.2f} s", f"{first['total']:.2f} s",
+         f"{base_total / first['total']:.0f}x", "< 5 s", verdict(first["total"] < 5 and not first["errors"])],
+        ["project, again with ETags", f"{second['not_modified']} x 304, {second['parsed']} parsed",
+         f"fetch {second['fetch']:.2f} s", f"{second['total']:.2f} s", f"{base_total / second['total']:.0f}x", "< 2 s, all 304",
+         verdict(second["total"] < 2 and second["not_modified"] == n_feeds and second["parsed"] == 0)],
+    ]
+    print(table(["what", "work", "measured", f"time for {n_feeds} feeds", "speed-up", "target", "met"], rows))
+    if prof:
+        s = io.StringIO()
+        pstats.Stats(prof, stream=s).sort_stats("tottime").print_stats(15)
+        print("\ncProfile of the first run (top 15 by own time):\n" + s.getvalue())
+
+
+if __name__ == "__main__":
+    main()
