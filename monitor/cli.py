@@ -1,0 +1,275 @@
+"""The `monitor` command line. Exit codes live here and nowhere else:
+
+    0  the run completed (some feeds may have failed: see the summary)
+    1  unexpected error
+    2  configuration error (feeds.yaml, OPML, command-line input)
+    3  storage error (database corrupt, unwritable, disk full)
+    4  site build failed
+    75 another run holds the lock (EX_TEMPFAIL: cron will simply try again next time)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .config import Config, check_config, load_config
+from .errors import BuildError, ClusterError, ConfigError, LockedError, MonitorError, StoreError
+
+DEFAULT_CONFIG = os.environ.get("MONITOR_CONFIG", "feeds.yaml")
+config_option = click.option(
+    "--config", "config_path", default=DEFAULT_CONFIG, show_default=True, type=click.Path(dir_okay=False),
+    help="The feeds.yaml to use (or set MONITOR_CONFIG).",
+)
+EXIT = {ConfigError: 2, ClusterError: 2, LockedError: 75, StoreError: 3, BuildError: 4}
+
+
+def _fail(exc: MonitorError) -> None:
+    click.echo(f"monitor: error: {exc}", err=True)
+    for kind, code in EXIT.items():
+        if isinstance(exc, kind):
+            sys.exit(code)
+    sys.exit(1)
+
+
+def _load(path: str) -> Config:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        _fail(exc)
+        raise  # unreachable
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="monitor")
+def main() -> None:
+    """Watch news feeds for one subject, group the coverage into stories, publish a static site.
+
+    Example: monitor run --config feeds.yaml
+    """
+
+
+@main.command()
+@config_option
+@click.option("--quiet", "-q", is_flag=True, help="Print only problems (for cron mail).")
+@click.option("--timings", is_flag=True, help="Also print the time each stage took.")
+@click.option("--log-file", type=click.Path(dir_okay=False), help="Append one line per event to this file (rotated).")
+def run(config_path: str, quiet: bool, timings: bool, log_file: str | None) -> None:
+    """Fetch due feeds, extract new articles, group stories and rebuild the site.
+
+    Meant for cron, e.g. hourly. Exits 0 when the run completed even if some feeds failed.
+
+    Example: monitor run --config feeds.yaml --quiet --log-file monitor.log
+    """
+    from .logs import setup_logging
+    from .pipeline import run as run_pipeline
+
+    setup_logging(log_file=Path(log_file) if log_file else None, quiet=quiet)
+    config = _load(config_path)
+    try:
+        summary = run_pipeline(config, report=_progress() if sys.stderr.isatty() and not quiet else None)
+    except MonitorError as exc:
+        _fail(exc)
+    if sys.stderr.isatty() and not quiet:
+        click.echo("\r\033[K", nl=False, err=True)
+    if not quiet:
+        click.echo(summary.line(), err=True)
+        click.echo(f"site: {config.site_dir / 'index.html'}", err=True)
+    if timings:
+        click.echo(summary.timing_line(), err=True)
+
+
+def _progress():
+    def report(stage: str, done: int, total: int) -> None:
+        width = 30
+        filled = int(width * done / max(total, 1))
+        click.echo(f"\r\033[K{stage:6} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}", nl=False, err=True)
+
+    return report
+
+
+@main.command()
+@config_option
+def export(config_path: str) -> None:
+    """Print every stored article as JSON Lines (url, urls, title, source, author, published, text,
+    relevant, story).
+
+    Example: monitor export --config feeds.yaml > articles.jsonl
+    """
+    from .pipeline import export_articles
+    from .store import Store
+
+    config = _load(config_path)
+    try:
+        with Store.open(config.database, create=False) as store:
+            for record in export_articles(store):
+                click.echo(json.dumps(record, ensure_ascii=False))
+    except MonitorError as exc:
+        _fail(exc)
+
+
+@main.command(name="cluster")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+def cluster_command(file) -> None:
+    """Group the articles of a JSON Lines file into stories, with no database or network.
+
+    Input lines: {"id", "title", "text", "url", "source", "published"}; output one line per input:
+    {"id", "story"}. Same code as `monitor run`.
+
+    Example: monitor cluster articles.jsonl > stories.jsonl
+    """
+    from .cluster import cluster_lines
+
+    try:
+        for line in cluster_lines(file):
+            click.echo(line)
+    except MonitorError as exc:
+        _fail(exc)
+
+
+@main.command()
+@config_option
+def check(config_path: str) -> None:
+    """Validate feeds.yaml and list every problem, one per line; exit 2 if there are any.
+
+    Example: monitor check --config feeds.yaml
+    """
+    config, problems = check_config(config_path)
+    for problem in problems:
+        click.echo(problem, err=True)
+    if problems:
+        sys.exit(2)
+    click.echo(f"{config_path}: ok ({len(config.feeds)} feeds, {len(config.topics)} topics)")
+
+
+@main.group(invoke_without_command=True)
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per feed, for scripts.")
+@click.pass_context
+def feeds(ctx, config_path: str, as_json: bool) -> None:
+    """Show each feed: outlet, last success, last error, next due time, articles stored.
+
+    Example: monitor feeds --config feeds.yaml --json
+    """
+    ctx.obj = config_path
+    if ctx.invoked_subcommand:
+        return
+    from .feeds_table import feed_rows, render_table
+    from .store import Store
+
+    config = _load(config_path)
+    try:
+        with Store.open(config.database) as store:
+            rows = feed_rows(config, store)
+    except MonitorError as exc:
+        _fail(exc)
+    if as_json:
+        for row in rows:
+            click.echo(json.dumps(row, ensure_ascii=False))
+    else:
+        click.echo(render_table(rows, width=os.get_terminal_size(sys.stdout.fileno()).columns if sys.stdout.isatty() else 160))
+
+
+@feeds.command(name="import")
+@click.argument("opml_file", type=click.Path(exists=True, dir_okay=False))
+@click.pass_obj
+def feeds_import(config_path: str, opml_file: str) -> None:
+    """Add the feeds of an OPML file to feeds.yaml, keeping its comments and order.
+
+    Feeds already listed are skipped. Bad OPML leaves feeds.yaml untouched.
+
+    Example: monitor feeds --config feeds.yaml import subscriptions.opml
+    """
+    from .opml import import_into_config, parse_opml
+
+    try:
+        new = parse_opml(Path(opml_file).read_bytes(), path=opml_file)
+        report = import_into_config(Path(config_path), new)
+    except MonitorError as exc:
+        _fail(exc)
+    for feed in report.added:
+        click.echo(f"added   {feed.url}  ({feed.name or 'no name'})")
+    for feed in report.skipped:
+        click.echo(f"skipped {feed.url}  (already in {config_path})")
+    click.echo(f"{len(report.added)} added, {len(report.skipped)} skipped")
+
+
+@feeds.command(name="export")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+@click.pass_obj
+def feeds_export(config_path: str, output: str | None) -> None:
+    """Write the configured feeds as OPML 2.0 (for any feed reader).
+
+    Example: monitor feeds --config feeds.yaml export -o feeds.opml
+    """
+    from .opml import export_opml
+
+    config = _load(config_path)
+    data = export_opml(config.feeds, title=config.site_title)
+    if output:
+        Path(output).write_bytes(data)
+    else:
+        sys.stdout.buffer.write(data)
+
+
+@main.command()
+@config_option
+@click.option("--port", default=8000, show_default=True, help="Port on 127.0.0.1.")
+@click.option("--rebuild", is_flag=True, help="Rebuild the whole site from the database before serving.")
+def serve(config_path: str, port: int, rebuild: bool) -> None:
+    """Preview the built site on http://127.0.0.1:PORT (Ctrl-C stops).
+
+    Example: monitor serve --config feeds.yaml --rebuild
+    """
+    import functools
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    config = _load(config_path)
+    if rebuild:
+        from .pipeline import rebuild_site
+
+        try:
+            rebuild_site(config)
+        except MonitorError as exc:
+            _fail(exc)
+    if not (config.site_dir / "index.html").exists():
+        _fail(ConfigError(f"{config.site_dir}: no site yet (run `monitor run --config {config_path}` first)"))
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(config.site_dir))
+    with ThreadingHTTPServer(("127.0.0.1", port), handler) as httpd:
+        click.echo(f"Serving {config.site_dir} on http://127.0.0.1:{httpd.server_address[1]}/ (Ctrl-C stops)")
+        try:
+            httpd.serve_forever()
+        except KeyboardInterrupt:
+            pass
+
+
+@main.command()
+@click.option("--site-dir", type=click.Path(file_okay=False), help="Where to put the demo site (default: ./monitor-demo/site).")
+@click.option("--workdir", type=click.Path(file_okay=False), default="monitor-demo", show_default=True, help="Folder for the demo's feeds.yaml and database.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only problems and where the site is.")
+def demo(site_dir: str | None, workdir: str, quiet: bool) -> None:
+    """Run the whole cycle on the bundled sample corpus, served on 127.0.0.1 (no network needed).
+
+    Example: monitor demo --site-dir /tmp/demo-site
+    """
+    from .demo_run import run_demo
+    from .logs import setup_logging
+
+    setup_logging(log_file=None, quiet=True)
+    try:
+        summary, site = run_demo(Path(workdir), Path(site_dir) if site_dir else None)
+    except MonitorError as exc:
+        _fail(exc)
+    if not quiet:
+        click.echo(summary.line(), err=True)
+    click.echo(f"The demo site is at {site / 'index.html'}")
+    click.echo(f"Preview it with: monitor serve --config {Path(workdir) / 'feeds.yaml'}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,32 @@
+"""`monitor demo`: serve the bundled corpus on 127.0.0.1 and run the whole cycle against it.
+
+Each demo starts from a fresh database (the corpus is served on a new port every time, so the
+previous demo's URLs would not match); the site is replaced atomically like any run's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from .config import load_config
+from .demo import build_routes, demo_config, load_corpus
+from .loopback import LoopbackServer
+from .pipeline import RunSummary, run
+
+
+def run_demo(workdir: Path, site_dir: Path | None = None) -> tuple[RunSummary, Path]:
+    workdir = workdir.resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    corpus = load_corpus()
+    with LoopbackServer() as server:
+        server.routes.update(build_routes(corpus, server.base))
+        config_path = workdir / "feeds.yaml"
+        config_path.write_text(demo_config(server.base, workdir), encoding="utf-8")
+        config = load_config(config_path)
+        if site_dir is not None:
+            config = dataclasses.replace(config, site_dir=site_dir.resolve())
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(config.database) + suffix).unlink(missing_ok=True)
+        summary = run(config)
+    return summary, config.site_dir

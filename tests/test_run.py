@@ -1,0 +1,203 @@
+"""A whole `monitor run` against feeds and pages served on 127.0.0.1: what a user sees in the store,
+the export, the site and the summary."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from monitor.config import load_config
+from monitor.loopback import Route
+from monitor.pipeline import best_published, run
+from monitor.store import RunLock, Store
+
+from .sample import ARTICLES, serve_sample, write_config
+
+MONITOR = [sys.executable, "-m", "monitor.cli"]
+
+
+def monitor(*args, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(MONITOR + list(args), capture_output=True, text=True, timeout=120, **kw)
+
+
+@pytest.fixture
+def sample(server, tmp_path):
+    serve_sample(server)
+    return load_config(write_config(tmp_path, server))
+
+
+def test_first_run_stores_articles_and_publishes_a_site(sample):
+    summary = run(sample, extract_workers=0)
+    assert summary.feeds_fetched == 2 and summary.feeds_failed == 0
+    assert summary.new_articles == 4 and summary.pages_extracted == 4
+    with Store.open(sample.database) as store:
+        articles = {a.title: a for a in store.articles()}
+    lab = articles[ARTICLES["/ledger/lab-automates-research"][1]]
+    assert lab.extracted and "1,200 experiments" in lab.text and "Most read" not in lab.text
+    assert lab.url.endswith("/ledger/lab-automates-research")  # tracking parameters gone
+    assert any("utm_source" in u for u in lab.urls)  # ... but the link we saw is kept
+    assert lab.published == datetime(2026, 11, 3, 9, 15, tzinfo=timezone.utc)
+    football = articles[ARTICLES["/tribune/football-scouting"][1]]
+    assert not football.relevant and football.story is None
+    # the two reports of the Halcyon announcement are one story
+    halcyon = articles[ARTICLES["/tribune/halcyon-agents"][1]]
+    assert lab.story is not None and lab.story == halcyon.story
+    site = json.loads((sample.site_dir / "stories.json").read_text())
+    titles = [s["title"] for s in site["stories"]]
+    assert len(titles) == 2 and not any("Riverside" in t for t in titles)
+    story = next(s for s in site["stories"] if len(s["articles"]) == 2)
+    assert story["sources"] == ["The Circuit Ledger", "Northgate Tribune"]
+    assert (sample.site_dir / story["page"].strip("/") / "index.html").exists()
+    assert (sample.site_dir / "index.html").exists()
+
+
+def test_second_run_transfers_nothing_unchanged_and_does_not_rebuild(sample, server):
+    run(sample, extract_workers=0)
+    index = sample.site_dir / "index.html"
+    built = index.stat().st_mtime_ns
+    requests_before = len(server.requests)
+    summary = run(sample, now=lambda: datetime.now(timezone.utc) + timedelta(hours=2), extract_workers=0)
+    second = server.requests[requests_before:]
+    assert summary.feeds_not_modified == 2 and summary.feeds_fetched == 0 and summary.new_articles == 0
+    assert sorted(r.path for r in second) == ["/ledger/rss.xml", "/tribune/atom.xml"]  # no page fetched again
+    assert all("if-none-match" in r.headers for r in second)
+    assert not summary.site_built and index.stat().st_mtime_ns == built
+
+
+def test_a_feed_not_due_is_not_fetched(sample, server):
+    run(sample, extract_workers=0)
+    before = len(server.requests)
+    summary = run(sample, extract_workers=0)  # an hour has not passed
+    assert summary.feeds_due == 0 and len(server.requests) == before
+
+
+def test_broken_and_dead_feeds_do_not_stop_the_run(server, tmp_path):
+    serve_sample(server)
+    server.routes["/broken.xml"] = Route(b"<html><body><h1>Please verify you are human</h1></body></html>")
+    server.routes["/down.xml"] = Route(b"oops", status=500)
+    config = load_config(write_config(tmp_path, server, extra_feeds=["/broken.xml", "/down.xml"]))
+    summary = run(config, extract_workers=0)
+    assert summary.feeds_fetched == 2 and summary.feeds_failed == 2 and summary.new_articles == 4
+    assert any("down.xml" in p and "500" in p for p in summary.problems)
+    assert any("broken.xml" in p and "not a feed" in p for p in summary.problems)
+    with Store.open(config.database) as store:
+        health = {f.url.rsplit("/", 1)[1]: f for f in store.feed_statuses()}
+    assert health["down.xml"].failures == 1 and "500" in health["down.xml"].last_error
+    assert health["down.xml"].next_due > datetime.now(timezone.utc)
+    assert health["rss.xml"].last_error is None and health["rss.xml"].last_success is not None
+
+
+def test_unreachable_page_keeps_the_feed_entry_and_is_retried_later(server, tmp_path):
+    serve_sample(server)
+    path = "/ledger/pause-letter"
+    good = server.routes[path]
+    server.routes[path] = Route(b"gone", status=503)
+    config = load_config(write_config(tmp_path, server))
+    summary = run(config, extract_workers=0)
+    assert summary.pages_failed == 1
+    with Store.open(config.database) as store:
+        letter = next(a for a in store.articles() if a.title == ARTICLES[path][1])
+    assert not letter.extracted and letter.summary.startswith("More than 3,000 researchers")
+    server.routes[path] = good
+    later = datetime.now(timezone.utc) + timedelta(hours=3)
+    summary = run(config, now=lambda: later, extract_workers=0)
+    assert summary.pages_extracted == 1
+    with Store.open(config.database) as store:
+        letter = next(a for a in store.articles() if a.title == ARTICLES[path][1])
+    assert letter.extracted and "build the brakes" in letter.text
+
+
+def test_export_prints_one_json_line_per_article(sample):
+    run(sample, extract_workers=0)
+    result = monitor("export", "--config", str(sample.path))
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(records) == 4
+    for record in records:
+        assert {"url", "urls", "title", "source", "author", "published", "text", "relevant", "story"} <= set(record)
+        assert record["published"].endswith("+00:00")
+        assert record["url"] in record["urls"] or record["url"].split("?")[0] in record["urls"][0]
+    assert sum(r["relevant"] for r in records) == 3
+    assert len({r["story"] for r in records if r["relevant"]}) == 2
+
+
+def test_cli_run_prints_summary_and_exits_zero_with_a_failed_feed(server, tmp_path):
+    serve_sample(server)
+    server.routes["/down.xml"] = Route(b"oops", status=500)
+    path = write_config(tmp_path, server, extra_feeds=["/down.xml"])
+    result = monitor("run", "--config", str(path), "--timings")
+    assert result.returncode == 0, result.stderr
+    assert "2 fetched, 0 not modified, 1 failed" in result.stderr
+    assert "feed failed url=" + server.url("/down.xml") + ' error="HTTP 500"' in result.stderr
+    assert "4 new articles" in result.stderr and "timings: feeds" in result.stderr
+    quiet = monitor("run", "--config", str(path), "--quiet")
+    assert quiet.returncode == 0 and quiet.stderr == ""  # nothing due, no problem: cron sends no mail
+
+
+def test_cli_bad_config_is_one_line_and_exit_2(tmp_path):
+    path = tmp_path / "feeds.yaml"
+    path.write_text("feeds:\n  - url: file:///etc/passwd\n")
+    result = monitor("run", "--config", str(path))
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert f"{path}:2: feeds[0].url" in result.stderr
+
+
+def test_concurrent_run_is_refused_cleanly(sample):
+    with RunLock(sample.database):
+        result = monitor("run", "--config", str(sample.path))
+    assert result.returncode == 75
+    assert "another monitor run is in progress" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_run_killed_midway_is_completed_by_the_next_run(server, tmp_path):
+    serve_sample(server)
+
+    def slow_page(handler):
+        time.sleep(30)
+
+    slow_path = "/ledger/pause-letter"
+    good = server.routes[slow_path]
+    server.routes[slow_path] = slow_page
+    path = write_config(tmp_path, server)
+    config = load_config(path)
+    proc = subprocess.Popen(MONITOR + ["run", "--config", str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not server.hits(slow_path):
+            time.sleep(0.1)
+        assert server.hits(slow_path), "the run never reached the page stage"
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    server.routes[slow_path] = good
+    db = sqlite3.connect(config.database)
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert db.execute("SELECT count(*) FROM articles").fetchone()[0] == 4  # entries were stored before the kill
+    db.close()
+    # the killed run's feeds are not due again, but its unfinished pages are carried over
+    result = monitor("run", "--config", str(path))
+    assert result.returncode == 0, result.stderr
+    with Store.open(config.database) as store:
+        assert store.integrity_ok()
+        articles = store.articles()
+    assert len(articles) == 4 and all(a.extracted for a in articles)
+    assert (config.site_dir / "stories.json").exists()
+
+
+def test_best_published_prefers_a_time_of_day():
+    feed_day = datetime(2026, 11, 3, tzinfo=timezone.utc)
+    page_time = datetime(2026, 11, 3, 9, 15, tzinfo=timezone.utc)
+    assert best_published(feed_day, False, page_time, True) == (page_time, True)
+    feed_time = datetime(2026, 11, 3, 10, 0, tzinfo=timezone.utc)
+    assert best_published(feed_time, True, datetime(2026, 11, 3, tzinfo=timezone.utc), False) == (feed_time, True)
+    assert best_published(feed_time, True, page_time, True) == (feed_time, True)
