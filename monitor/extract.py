@@ -11,6 +11,7 @@ itemprop datePublished, JSON-LD datePublished) often has the time of day, read h
 
 from __future__ import annotations
 
+import gc
 import json
 import multiprocessing
 import os
@@ -97,9 +98,27 @@ def _text(body, title: str | None) -> str:
             block = "\n".join(r for r in rows if r.strip(" |"))
         else:
             block = clean_text("".join(el.itertext()))
-        if block and not (el.tag == "head" and not paragraphs and title and block == clean_text(title)):
+        if block:
             paragraphs.append(block)
-    return "\n\n".join(paragraphs)
+    return "\n\n".join(_drop_heading(paragraphs, clean_text(title) if title else ""))
+
+
+def _drop_heading(paragraphs: list[str], title: str) -> list[str]:
+    """Without the page's headline and the short kicker lines above it ("AI", "POLICY"): they are not the
+    article's text, and would otherwise open every summary and quote."""
+    if not title:
+        return paragraphs
+    wanted = _comparable(title)
+    for i, block in enumerate(paragraphs[:4]):
+        if _comparable(block) == wanted:
+            if all(len(p.split()) <= 5 for p in paragraphs[:i]):
+                return paragraphs[i + 1:]
+            break
+    return paragraphs
+
+
+def _comparable(text: str) -> str:
+    return " ".join("".join(c for c in text.lower() if c.isalnum() or c.isspace()).split())
 
 
 def _page_timestamp(tree) -> tuple[datetime | None, bool]:
@@ -191,7 +210,8 @@ class Extractor:
 
     def __enter__(self) -> Extractor:
         if self.workers > 0:
-            self._pool = ProcessPool(max_workers=self.workers, context=multiprocessing.get_context("fork"))
+            self._pool = ProcessPool(max_workers=self.workers, initializer=gc.freeze,
+                                     context=multiprocessing.get_context("fork"))
         return self
 
     def __exit__(self, *exc_info) -> None:

@@ -103,3 +103,14 @@ def test_every_key_comes_back_once_even_with_many_pages():
         keys = [k for k, _ in extractor.extract_many(pages)]
         assert sorted(keys) == list(range(12))
         assert list(extractor.extract_many([])) == []
+
+
+def test_the_headline_and_kicker_above_it_are_not_part_of_the_text():
+    from monitor.extract import _drop_heading
+
+    paragraphs = ["POLICY", "Senators want licences for big AI runs", "Two senators introduced a bill on Friday."]
+    assert _drop_heading(paragraphs, "Senators want licences for big AI runs!") == ["Two senators introduced a bill on Friday."]
+    # a real first paragraph that happens to precede a repeated title is kept
+    long_first = ["Two senators introduced a bill on Friday that would require licences.", "Senators want licences"]
+    assert _drop_heading(long_first, "Senators want licences") == long_first
+    assert _drop_heading(["Body text only."], "Other title") == ["Body text only."]
