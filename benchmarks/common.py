@@ -51,7 +51,34 @@ def machine() -> dict[str, str]:
 
 def machine_line() -> str:
     m = machine()
-    return f"machine: nproc={m['nproc']}, CPU {m['cpu']}, Python {m['python']}, {m['date']}"
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (f"machine: nproc={m['nproc']}, CPU {m['cpu']}, Python {m['python']}, {m['date']}; "
+            f"load average before the run {load} (other work on the machine shares its cores)")
+
+
+def _burn(n: int) -> int:
+    s = 0
+    for i in range(n):
+        s += i * i
+    return s
+
+
+def parallel_capacity(n: int = 6_000_000) -> float:
+    """How many cores' worth of pure-Python CPU two processes get right now (2.0 on an idle 2-core box).
+
+    Printed next to any "uses both cores" figure: on a shared machine the other load takes cores away.
+    """
+    t0 = time.perf_counter()
+    _burn(n)
+    one = time.perf_counter() - t0
+    ctx = multiprocessing.get_context("fork")
+    procs = [ctx.Process(target=_burn, args=(n,)) for _ in range(2)]
+    t0 = time.perf_counter()
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+    return 2 * one / (time.perf_counter() - t0)
 
 
 def cpu_seconds() -> float:
