@@ -110,17 +110,16 @@ def _struct_to_dt(parsed) -> datetime | None:
 
 
 def _entry_date(entry, now: datetime) -> tuple[datetime | None, bool]:
+    unreadable = False
     for key in ("published", "updated", "created"):
-        raw = entry.get(key)
-        parsed = entry.get(key + "_parsed")
-        if raw and not parsed:  # a date feedparser could not read (year 0001, nonsense): clamp it
-            return _clamp(EARLIEST - timedelta(days=1), False, now) if re.search(r"\d{4}", raw) else (None, False)
+        raw = dict.get(entry, key)  # plain dict lookups: FeedParserDict maps updated <-> published
+        parsed = dict.get(entry, key + "_parsed")
         if parsed:
             when = _struct_to_dt(parsed)
-            if when is None:
-                return now, False
-            return _clamp(when, bool(_HAS_TIME.search(raw or "")), now)
-    return None, False
+            return (now, False) if when is None else _clamp(when, bool(_HAS_TIME.search(raw or "")), now)
+        if raw and re.search(r"\d{4}", raw):
+            unreadable = True  # a year feedparser would not take (0001, 99999) or a broken date
+    return (now, False) if unreadable else (None, False)
 
 
 def _iso_date(raw, now: datetime) -> tuple[datetime | None, bool]:
@@ -130,11 +129,17 @@ def _iso_date(raw, now: datetime) -> tuple[datetime | None, bool]:
     try:
         when = datetime.fromisoformat(raw)
     except ValueError:
-        parsed = feedparser.datetimes._parse_date(raw)  # RFC 822 and friends, as feedparser reads them
+        parsed = _feedparser_date(raw)
         return _clamp(_struct_to_dt(parsed) if parsed else None, bool(_HAS_TIME.search(raw)), now)
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
     return _clamp(when.astimezone(timezone.utc), bool(_HAS_TIME.search(raw)), now)
+
+
+def _feedparser_date(raw: str):
+    """RFC 822 and the other formats feedparser reads (its parser is not public API; None without it)."""
+    parse = getattr(getattr(feedparser, "datetimes", None), "_parse_date", None)
+    return parse(raw) if parse else None
 
 
 # --- parsing -----------------------------------------------------------------------------------

@@ -233,3 +233,25 @@ def test_naive_now_is_taken_as_utc():
     (entry,) = parse_feed(rss_item("2030-01-01T00:00:00Z"), url="https://news.example/rss", now=naive).entries
     assert entry.published == NOW and entry.published.tzinfo is not None
     assert NOW - timedelta(seconds=1) < entry.published <= NOW
+
+
+def test_external_dtd_is_not_loaded(tmp_path):
+    secret = tmp_path / "secret.dtd"
+    secret.write_text('<!ENTITY leak "TOP-SECRET-DTD">')
+    doc = (f'<?xml version="1.0"?>\n<!DOCTYPE rss SYSTEM "file://{secret}">\n'
+           '<rss version="2.0"><channel><title>T &leak;</title><item><title>x &leak;</title>'
+           '<link>https://evil.example/1</link></item></channel></rss>').encode()
+    try:
+        feed = parse_feed(doc, url="https://evil.example/rss", now=NOW)
+    except ParseError as exc:
+        assert "TOP-SECRET" not in str(exc)
+    else:
+        assert "TOP-SECRET" not in repr(feed)
+
+
+def test_unreadable_published_date_falls_back_to_updated():
+    doc = (b'<feed xmlns="http://www.w3.org/2005/Atom"><title>A</title><entry><title>x</title>'
+           b'<link href="https://news.example/1"/><id>1</id><published>yesterday-ish</published>'
+           b'<updated>2025-05-30T10:00:00Z</updated></entry></feed>')
+    (entry,) = parse_feed(doc, url="https://news.example/atom", now=NOW).entries
+    assert entry.published == datetime(2025, 5, 30, 10, tzinfo=timezone.utc) and entry.published_has_time

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from monitor.urls import absolute_url, canonical_url, host_of, is_http_url
 
@@ -93,3 +97,22 @@ def test_host_of():
     assert host_of("https://WWW.News.Example:8080/a") == "news.example"
     assert host_of("https://feeds.news.example/rss") == "feeds.news.example"
     assert host_of("not a url") == ""
+
+_segment = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="/?#"), max_size=12)
+_param = st.tuples(st.sampled_from(["id", "p", "utm_source", "fbclid", "q", "Page", "x y", "é", "ref", "story"]),
+                   st.text(max_size=8))
+
+
+@settings(max_examples=100, deadline=None)
+@given(host=st.sampled_from(["news.example", "NEWS.example:443", "bücher.example", "127.0.0.1:8080"]),
+       path=st.lists(_segment, max_size=4), params=st.lists(_param, max_size=4), fragment=st.text(max_size=6))
+def test_canonical_url_is_idempotent_and_http(host, path, params, fragment):
+    query = "&".join(f"{quote(k)}={quote(v)}" for k, v in params)
+    url = f"https://{host}/" + "/".join(path) + (f"?{query}" if query else "") + (f"#{fragment}" if fragment else "")
+    try:
+        once = canonical_url(url)
+    except ValueError:
+        return
+    assert is_http_url(once)
+    assert "#" not in once
+    assert canonical_url(once) == once
