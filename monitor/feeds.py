@@ -45,6 +45,7 @@ _BLOCK = frozenset({"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", 
 _HAS_TIME = re.compile(r"\d:\d\d|T\d\d")
 _ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
 _FIRST_ELEMENT = re.compile(rb"<[A-Za-z_:]")
+_COMMENT = re.compile(rb"<!--.*?(?:-->|\Z)", re.DOTALL)
 _SY_PERIOD = {"hourly": 3600, "daily": 86400, "weekly": 7 * 86400, "monthly": 30 * 86400, "yearly": 365 * 86400}
 _JSONFEED = re.compile(r"^https?://jsonfeed\.org/version/1(\.\d+)?/?$")
 
@@ -175,7 +176,8 @@ def parse_feed(content: bytes, *, url: str, now: datetime, max_entries: int = 50
 
 
 def _refuse_entities(content: bytes, url: str) -> None:
-    probe = content[:1_000_000].replace(b"\x00", b"")  # UTF-16/32 ASCII becomes ASCII
+    probe = content.replace(b"\x00", b"") if b"\x00" in content[:4] else content  # UTF-16/32: ASCII bytes remain
+    probe = _COMMENT.sub(b"", probe)  # a comment holding "<x" must not end the prolog early
     first = _FIRST_ELEMENT.search(probe)
     prolog = probe[: first.start()] if first else probe
     if _ENTITY_DECL.search(prolog):

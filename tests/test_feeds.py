@@ -255,3 +255,17 @@ def test_unreadable_published_date_falls_back_to_updated():
            b'<updated>2025-05-30T10:00:00Z</updated></entry></feed>')
     (entry,) = parse_feed(doc, url="https://news.example/atom", now=NOW).entries
     assert entry.published == datetime(2025, 5, 30, 10, tzinfo=timezone.utc) and entry.published_has_time
+
+
+def test_entity_declaration_after_a_long_comment_is_refused():
+    doc = (b'<?xml version="1.0"?>\n<!--' + b" padding" * 300_000 + b'-->\n<!DOCTYPE rss [<!ENTITY a "AAAA">]>\n'
+           b'<rss version="2.0"><channel><title>&a;</title></channel></rss>')
+    with pytest.raises(ParseError, match="entities"):
+        parse_feed(doc, url="https://evil.example/rss", now=NOW)
+
+
+def test_entity_declaration_after_a_comment_holding_a_tag_is_refused():
+    doc = (b'<?xml version="1.0"?>\n<!-- <rss> -->\n<!DOCTYPE rss [<!ENTITY a "' + b"A" * 100_000 + b'">]>\n'
+           b'<rss version="2.0"><channel><title>' + b"&a;" * 50_000 + b'</title></channel></rss>')
+    with pytest.raises(ParseError, match="entities"):
+        parse_feed(doc, url="https://evil.example/rss", now=NOW)
