@@ -45,6 +45,7 @@ _BLOCK = frozenset({"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", 
 _HAS_TIME = re.compile(r"\d:\d\d|T\d\d")
 _ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
 _FIRST_ELEMENT = re.compile(rb"<[A-Za-z_:]")
+_JSON_START = re.compile(rb"(?:\xef\xbb\xbf)?\s*\{")
 _COMMENT = re.compile(rb"<!--.*?(?:-->|\Z)", re.DOTALL)
 _SY_PERIOD = {"hourly": 3600, "daily": 86400, "weekly": 7 * 86400, "monthly": 30 * 86400, "yearly": 365 * 86400}
 _JSONFEED = re.compile(r"^https?://jsonfeed\.org/version/1(\.\d+)?/?$")
@@ -153,7 +154,7 @@ def parse_feed(content: bytes, *, url: str, now: datetime, max_entries: int = 50
     content = bytes(content)
     if now.tzinfo is None:
         now = now.replace(tzinfo=timezone.utc)
-    if content.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{":
+    if _JSON_START.match(content):
         return _parse_json_feed(content, url=url, now=now, max_entries=max_entries)
     _refuse_entities(content, url)
     try:
