@@ -12,7 +12,8 @@ from pathlib import Path
 from .config import load_config
 from .demo import build_routes, demo_config, load_corpus
 from .loopback import LoopbackServer
-from .pipeline import RunSummary, run
+from .pipeline import run
+from .run_summary import RunSummary
 
 
 def run_demo(workdir: Path, site_dir: Path | None = None) -> tuple[RunSummary, Path]:

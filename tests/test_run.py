@@ -17,7 +17,8 @@ import pytest
 
 from monitor.config import load_config
 from monitor.loopback import Route
-from monitor.pipeline import best_published, run
+from monitor.ingest import best_published
+from monitor.pipeline import run
 from monitor.store import RunLock, Store
 
 from .sample import ARTICLES, serve_sample, write_config

@@ -1,0 +1,275 @@
+"""Ingest: due feeds are fetched and parsed, their entries stored as articles, and each new article's
+page fetched and extracted. Every feed's entries and every batch of pages are written in their own
+transaction; what a run does not finish (a page that failed, the time budget) waits for the next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import datetime, timedelta
+from typing import Callable, Sequence
+from urllib.parse import urlsplit
+
+from .config import Config
+from .errors import ExtractError, FetchError, ParseError
+from .extract import Extractor
+from .feeds import parse_feed
+from .fetch import Fetcher, Response, backoff_delay
+from .logs import event
+from .models import Entry, Extracted, Feed
+from .run_summary import RunSummary
+from .store import Store, iso, parse_iso
+from .urls import canonical_url
+
+log = logging.getLogger("monitor.ingest")
+
+MAX_PAGE_ATTEMPTS = 6  # then the entry keeps its feed title and summary for good
+PAGE_BATCH = 100
+PAGE_MAX_BYTES = 5_000_000
+
+Clock = Callable[[], datetime]
+Report = Callable[[str, int, int], None]  # (stage, done, total) for a progress display
+
+
+def sync_feeds(store: Store, feeds: Sequence[Feed]) -> None:
+    with store.transaction() as db:
+        for feed in feeds:
+            fallback = feed.name or urlsplit(feed.url).hostname or feed.url
+            db.execute(
+                "INSERT INTO feeds(url, name) VALUES (?, ?) ON CONFLICT(url) DO UPDATE SET "
+                "name = CASE WHEN ? IS NOT NULL THEN ? ELSE coalesce(feeds.title, feeds.name) END",
+                (feed.url, fallback, feed.name, feed.name),
+            )
+
+
+def due_feeds(store: Store, feeds: Sequence[Feed], now: datetime) -> list[Feed]:
+    due_at = {r["url"]: parse_iso(r["next_due"]) for r in store.rows("SELECT url, next_due FROM feeds")}
+    return [f for f in feeds if due_at.get(f.url) is None or due_at[f.url] <= now]
+
+
+async def fetch_feeds(config: Config, feeds: Sequence[Feed], store: Store, deadline: float, report: Report | None):
+    validators = {r["url"]: (r["etag"], r["last_modified"]) for r in store.rows("SELECT url, etag, last_modified FROM feeds")}
+    results: list[tuple[Feed, Response | FetchError]] = []
+    if not feeds:
+        return results
+    async with Fetcher(allow_private_networks=config.allow_private_networks, per_host=config.per_host_connections) as fetcher:
+
+        async def one(feed: Feed):
+            etag, modified = validators.get(feed.url, (None, None))
+            try:
+                outcome = await fetcher.get(feed.url, etag=etag, last_modified=modified)
+            except FetchError as exc:
+                outcome = exc
+            results.append((feed, outcome))
+            if report:
+                report("feeds", len(results), len(feeds))
+
+        tasks = [asyncio.create_task(one(f)) for f in feeds]
+        _, pending = await asyncio.wait(tasks, timeout=max(1.0, deadline - time.monotonic()))
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+    return results
+
+
+def store_feed_result(store: Store, config: Config, feed: Feed, outcome: Response | FetchError, now: datetime, summary: RunSummary) -> None:
+    if isinstance(outcome, FetchError):
+        return _record_feed_failure(store, feed, str(outcome), now, summary, retry_after=outcome.retry_after)
+    interval = max(feed.interval, outcome.max_age or 0)
+    if outcome.status == 304:
+        summary.feeds_not_modified += 1
+        with store.transaction() as db:
+            db.execute(
+                "UPDATE feeds SET last_fetch = ?, last_success = ?, failures = 0, last_error = NULL, next_due = ? WHERE url = ?",
+                (iso(now), iso(now), iso(now + timedelta(seconds=interval)), feed.url),
+            )
+        return
+    try:
+        parsed = parse_feed(outcome.content, url=feed.url, now=now, max_entries=config.max_entries_per_feed)
+    except ParseError as exc:
+        return _record_feed_failure(store, feed, str(exc), now, summary)
+    interval = max(interval, parsed.ttl or 0)
+    summary.feeds_fetched += 1
+    if parsed.bozo:
+        summary.problem("feed partly read", url=feed.url, error=parsed.bozo)
+    with store.transaction() as db:
+        for entry in parsed.entries:
+            summary.new_articles += _store_entry(db, feed, entry, parsed.title, now)
+        db.execute(
+            "UPDATE feeds SET title = ?, name = CASE WHEN ? IS NULL AND ? IS NOT NULL THEN ? ELSE name END, "
+            "etag = ?, last_modified = ?, last_fetch = ?, last_success = ?, failures = 0, last_error = NULL, "
+            "next_due = ? WHERE url = ?",
+            (parsed.title, feed.name, parsed.title, parsed.title, outcome.etag, outcome.last_modified,
+             iso(now), iso(now), iso(now + timedelta(seconds=interval)), feed.url),
+        )
+
+
+def _record_feed_failure(store, feed: Feed, error: str, now: datetime, summary: RunSummary, *, retry_after=None) -> None:
+    summary.feeds_failed += 1
+    summary.problem("feed failed", url=feed.url, error=error.removeprefix(feed.url + ": "))
+    with store.transaction() as db:
+        failures = db.execute("SELECT failures FROM feeds WHERE url = ?", (feed.url,)).fetchone()[0] + 1
+        delay = max(backoff_delay(failures, base=min(feed.interval, 1800)), retry_after or 0)
+        db.execute(
+            "UPDATE feeds SET last_fetch = ?, last_error = ?, last_error_at = ?, failures = ?, next_due = ? WHERE url = ?",
+            (iso(now), error[:500], iso(now), failures, iso(now + timedelta(seconds=delay)), feed.url),
+        )
+
+
+def _store_entry(db, feed: Feed, entry: Entry, feed_title: str | None, now: datetime) -> int:
+    """Store one feed entry; returns 1 when it is a new article."""
+    if db.execute("SELECT 1 FROM entries WHERE feed_url = ? AND guid = ?", (feed.url, entry.guid)).fetchone():
+        return 0
+    try:
+        url = canonical_url(entry.link)
+    except ValueError:
+        return 0
+    row = db.execute("SELECT article_id FROM article_urls WHERE url IN (?, ?)", (url, entry.link)).fetchone()
+    created = 0
+    if row:
+        article_id = row[0]
+    else:
+        source = entry.source or feed.name or feed_title or urlsplit(feed.url).hostname or feed.url
+        cursor = db.execute(
+            "INSERT INTO articles(url, feed_url, source, title, summary, author, published, published_has_time, first_seen) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (url, feed.url, source, entry.title or url, entry.summary, entry.author, iso(entry.published or now),
+             int(entry.published_has_time), iso(now)),
+        )
+        article_id = cursor.lastrowid
+        created = 1
+    for alias in dict.fromkeys((url, entry.link)):
+        db.execute("INSERT OR IGNORE INTO article_urls(url, article_id) VALUES (?, ?)", (alias, article_id))
+    db.execute("INSERT INTO entries(feed_url, guid, article_id, first_seen) VALUES (?, ?, ?, ?)", (feed.url, entry.guid, article_id, iso(now)))
+    return created
+
+
+def fetch_and_extract_pages(store, config, now: Clock, deadline, summary, report, workers) -> list[int]:
+    pending = store.rows(
+        "SELECT id, url FROM articles WHERE extracted = 0 AND attempts < ? AND (next_attempt IS NULL OR next_attempt <= ?) "
+        "ORDER BY published DESC LIMIT ?",
+        (MAX_PAGE_ATTEMPTS, iso(now()), config.max_articles_per_run),
+    )
+    done: list[int] = []
+    if not pending:
+        return done
+    with Extractor(workers=workers) as extractor:
+        for start in range(0, len(pending), PAGE_BATCH):
+            if time.monotonic() > deadline:
+                summary.unfinished = True
+                break
+            batch = pending[start:start + PAGE_BATCH]
+            pages = asyncio.run(_fetch_pages(config, batch, deadline))
+            failures: dict[int, str] = {aid: str(r) for aid, r in pages.items() if isinstance(r, FetchError)}
+            fetched = {aid: r for aid, r in pages.items() if isinstance(r, Response)}
+            results: dict[int, Extracted] = {}
+            items = ((aid, r.content, r.final_url) for aid, r in fetched.items())
+            for aid, result in extractor.extract_many(items):
+                if isinstance(result, ExtractError):
+                    failures[aid] = str(result)
+                else:
+                    results[aid] = result
+            for aid, extracted in results.items():
+                kept = _store_extraction(store, aid, extracted, fetched[aid].final_url)
+                if kept is not None:
+                    done.append(kept)
+            _record_page_failures(store, failures, now())
+            summary.pages_extracted += len(results)
+            summary.pages_failed += len(failures)
+            if report:
+                report("pages", min(start + PAGE_BATCH, len(pending)), len(pending))
+    return done
+
+
+async def _fetch_pages(config: Config, rows, deadline: float) -> dict[int, Response | FetchError]:
+    out: dict[int, Response | FetchError] = {}
+    async with Fetcher(allow_private_networks=config.allow_private_networks, per_host=config.per_host_connections) as fetcher:
+
+        async def one(row):
+            try:
+                out[row["id"]] = await fetcher.get(row["url"], max_bytes=PAGE_MAX_BYTES)
+            except FetchError as exc:
+                out[row["id"]] = exc
+
+        tasks = [asyncio.create_task(one(r)) for r in rows]
+        _, pending = await asyncio.wait(tasks, timeout=max(1.0, deadline - time.monotonic()))
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+    return out
+
+
+def best_published(feed_dt: datetime, feed_has_time: bool, page_dt: datetime | None, page_has_time: bool) -> tuple[datetime, bool]:
+    """The most precise publication time: a time of day beats a bare date; the feed wins a tie."""
+    if feed_has_time or page_dt is None:
+        return feed_dt, feed_has_time
+    if page_has_time:
+        return page_dt, True
+    return feed_dt, False
+
+
+def _store_extraction(store: Store, article_id: int, ex: Extracted, final_url: str) -> int | None:
+    """Save what the page said. When the page's canonical URL belongs to another stored article, this
+    article is folded into that one (its URLs and entries move over). Returns the id kept."""
+    with store.transaction() as db:
+        row = db.execute("SELECT * FROM articles WHERE id = ?", (article_id,)).fetchone()
+        if row is None:
+            return None
+        aliases = [final_url]
+        target = article_id
+        if ex.canonical_url:
+            try:
+                canonical = canonical_url(ex.canonical_url)
+            except ValueError:
+                canonical = None
+            if canonical and canonical != row["url"]:
+                other = db.execute("SELECT article_id FROM article_urls WHERE url = ?", (canonical,)).fetchone()
+                if other and other[0] != article_id:
+                    target = other[0]
+                    _fold_article(db, article_id, target)
+                    if db.execute("SELECT extracted FROM articles WHERE id = ?", (target,)).fetchone()[0]:
+                        return None
+                else:
+                    db.execute("UPDATE articles SET url = ? WHERE id = ?", (canonical, article_id))
+                aliases.append(canonical)
+        for alias in aliases:
+            try:
+                alias = canonical_url(alias) if alias != final_url else alias
+            except ValueError:
+                continue
+            db.execute("INSERT OR IGNORE INTO article_urls(url, article_id) VALUES (?, ?)", (alias, target))
+        published, has_time = best_published(parse_iso(row["published"]), bool(row["published_has_time"]), ex.published, ex.published_has_time)
+        db.execute(
+            "UPDATE articles SET text = ?, title = coalesce(nullif(title, url), ?, title), author = coalesce(author, ?), "
+            "image = ?, language = ?, published = ?, published_has_time = ?, extracted = 1, last_error = NULL, "
+            "scored = 0, signature = NULL WHERE id = ?",
+            (ex.text, ex.title, ex.author, ex.image, ex.language, iso(published), int(has_time), target),
+        )
+    return target
+
+
+def _fold_article(db, source_id: int, target_id: int) -> None:
+    db.execute("UPDATE OR IGNORE article_urls SET article_id = ? WHERE article_id = ?", (target_id, source_id))
+    db.execute("DELETE FROM article_urls WHERE article_id = ?", (source_id,))
+    db.execute("UPDATE entries SET article_id = ? WHERE article_id = ?", (target_id, source_id))
+    db.execute("UPDATE articles SET duplicate_of = ? WHERE duplicate_of = ?", (target_id, source_id))
+    story = db.execute("SELECT story_id FROM articles WHERE id = ?", (source_id,)).fetchone()[0]
+    db.execute("DELETE FROM articles WHERE id = ?", (source_id,))
+    if story is not None:
+        db.execute("UPDATE stories SET dirty = 1 WHERE id = ?", (story,))
+
+
+def _record_page_failures(store: Store, failures: dict[int, str], now: datetime) -> None:
+    if not failures:
+        return
+    with store.transaction() as db:
+        for aid, error in failures.items():
+            attempts = (db.execute("SELECT attempts FROM articles WHERE id = ?", (aid,)).fetchone() or [0])[0] + 1
+            delay = min(3600 * 2 ** (attempts - 1), 86400)
+            db.execute(
+                "UPDATE articles SET attempts = ?, last_error = ?, next_attempt = ? WHERE id = ?",
+                (attempts, error[:500], iso(now + timedelta(seconds=delay)), aid),
+            )
+            event(log, logging.INFO, "page kept from the feed", article=aid, error=error[:300])

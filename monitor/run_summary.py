@@ -1,0 +1,70 @@
+"""What one run did: the counts and problems that `monitor run` prints, and the stage timings."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+from .logs import event, format_event
+
+log = logging.getLogger("monitor.pipeline")
+
+
+@dataclass
+class RunSummary:
+    feeds_due: int = 0
+    feeds_fetched: int = 0
+    feeds_not_modified: int = 0
+    feeds_failed: int = 0
+    new_articles: int = 0
+    pages_extracted: int = 0
+    pages_failed: int = 0
+    duplicates: int = 0
+    relevant: int = 0
+    new_stories: int = 0
+    updated_stories: int = 0
+    site_built: bool = False
+    unfinished: bool = False
+    seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        parts = [
+            f"feeds: {self.feeds_fetched} fetched, {self.feeds_not_modified} not modified, {self.feeds_failed} failed",
+            f"{self.new_articles} new articles ({self.duplicates} duplicates merged, {self.pages_failed} pages kept from the feed)",
+            f"stories: {self.new_stories} new, {self.updated_stories} updated",
+            "site rebuilt" if self.site_built else "site unchanged",
+            f"{self.seconds:.1f} s",
+        ]
+        if self.unfinished:
+            parts.append("time budget reached: the rest carries over to the next run")
+        return "monitor: " + "; ".join(parts)
+
+    def timing_line(self) -> str:
+        return "timings: " + ", ".join(f"{k} {v:.2f} s" for k, v in self.timings.items())
+
+    def problem(self, what: str, **fields) -> None:
+        """A feed or page that failed: one WARNING line naming it (stderr, even with --quiet, and the log file)."""
+        self.problems.append(format_event(what, **fields))
+        event(log, logging.WARNING, what, **fields)
+
+
+class StageTimer:
+    """Times each stage for `--timings`."""
+
+    def __init__(self, summary: RunSummary):
+        self.summary = summary
+
+    def __call__(self, name: str):
+        stages = self
+
+        class _Timer:
+            def __enter__(self):
+                self.start = time.perf_counter()
+
+            def __exit__(self, *exc):
+                stages.summary.timings[name] = stages.summary.timings.get(name, 0.0) + time.perf_counter() - self.start
+
+        return _Timer()
