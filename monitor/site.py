@@ -133,9 +133,12 @@ def _fingerprint(title: str, base_url: str | None) -> str:
 
 
 def _split(stories: Sequence[Story], now: datetime) -> tuple[list[Story], dict[str, list[Story]]]:
-    """The home page's stories (last HOME_DAYS days, at most HOME_MAX) and the rest by month, newest first."""
+    """The home page's stories (the HOME_DAYS days up to the newest story, at most HOME_MAX) and the rest by
+    month, newest first."""
     ordered = _newest_first(stories)
-    cutoff = now.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=HOME_DAYS - 1)
+    # counted back from the newest story, not the clock: a quiet week must not leave the front page empty
+    newest = min(now, ordered[0].last_published) if ordered else now
+    cutoff = newest.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=HOME_DAYS - 1)
     recent = [s for s in ordered if s.last_published >= cutoff][:HOME_MAX]
     shown = {s.id for s in recent}
     months: dict[str, list[Story]] = {}

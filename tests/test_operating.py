@@ -96,3 +96,31 @@ def test_every_command_documents_itself_with_an_example():
 
     for path, command in walk(main):
         assert command.help and "Example: monitor" in command.help, path
+
+
+def test_serve_previews_the_built_site(server, tmp_path):
+    import socket
+    import time
+
+    import httpx
+
+    serve_sample(server)
+    path = write_config(tmp_path, server)
+    run(load_config(path), extract_workers=0)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(MONITOR + ["serve", "--config", str(path), "--port", str(port)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert f"http://127.0.0.1:{port}/" in proc.stdout.readline()
+        for _ in range(50):
+            try:
+                home = httpx.get(f"http://127.0.0.1:{port}/")
+                break
+            except httpx.ConnectError:
+                time.sleep(0.1)
+        assert home.status_code == 200 and "Halcyon" in home.text
+        assert httpx.get(f"http://127.0.0.1:{port}/stories.json").json()["stories"]
+    finally:
+        proc.terminate()
+        proc.wait(10)

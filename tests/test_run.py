@@ -202,3 +202,25 @@ def test_best_published_prefers_a_time_of_day():
     feed_time = datetime(2026, 11, 3, 10, 0, tzinfo=timezone.utc)
     assert best_published(feed_time, True, datetime(2026, 11, 3, tzinfo=timezone.utc), False) == (feed_time, True)
     assert best_published(feed_time, True, page_time, True) == (feed_time, True)
+
+
+def test_a_story_keeps_its_id_and_page_when_a_later_run_adds_coverage(server, tmp_path):
+    serve_sample(server)
+    path = write_config(tmp_path, server)
+    full = path.read_text()
+    # first run: only the Ledger's feed is configured
+    path.write_text(full.split("  - url: " + server.url("/tribune/atom.xml"))[0])
+    config = load_config(path)
+    run(config, extract_workers=0)
+    before = json.loads((config.site_dir / "stories.json").read_text())
+    halcyon = next(s for s in before["stories"] if "Halcyon" in s["title"])
+    assert halcyon["sources"] == ["The Circuit Ledger"]
+    # the Tribune's feed is added; its report of the same event joins the existing story
+    path.write_text(full)
+    summary = run(load_config(path), now=lambda: datetime.now(timezone.utc) + timedelta(hours=2), extract_workers=0)
+    assert summary.updated_stories == 1
+    after = json.loads((config.site_dir / "stories.json").read_text())
+    grown = next(s for s in after["stories"] if s["id"] == halcyon["id"])
+    assert grown["page"] == halcyon["page"]
+    assert grown["sources"] == ["The Circuit Ledger", "Northgate Tribune"]
+    assert (config.site_dir / grown["page"].strip("/") / "index.html").exists()
