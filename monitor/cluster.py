@@ -30,10 +30,10 @@ from datetime import datetime, timezone
 
 import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
-from scipy.sparse import csr_matrix, hstack, triu
+from scipy.sparse import csr_matrix, hstack
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial.distance import squareform
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer, TfidfTransformer
 from sklearn.preprocessing import normalize
 
 from monitor.errors import ClusterError
@@ -42,12 +42,12 @@ CUT = 0.75  # average-linkage distance cut (1 - cosine); tuned on benchmarks, se
 SAME_SOURCE_PENALTY = 0.12  # added to the distance between two articles of one outlet ...
 SAME_SOURCE_EXEMPT = 0.6  # ... unless they are at least this similar
 TIME_PENALTY = 0.08  # added distance at a gap of one full window (linear in the gap)
-MAX_COMPONENT = 3000  # a larger component is clustered in time-ordered slices of this size
-CHUNK = 2000  # new docs per assign() call in cluster_lines
-MAX_EXISTING = 6000  # existing docs considered per assign() call in cluster_lines
+MAX_COMPONENT = 2000  # a larger component is clustered in time-ordered slices of this size
 LEAD_WORDS = 150  # events are told in the lead
 W_WORDS, W_CHARS, W_NAMES = 1.0, 0.8, 0.9  # block weights
-BLOCK_MAX_DF = 0.05  # a word in more than this share of docs (and > 30 docs) does not make candidates
+NEIGHBOURS = 20  # candidate neighbours kept per doc
+CAND_FLOOR = 0.05  # ... with at least this rare-word cosine
+CAND_MAX_DF, CAND_MIN_DF = 0.05, 30  # a word in more than this share of docs (and > 30) makes no candidates
 
 
 @dataclass(frozen=True)
@@ -65,15 +65,27 @@ _TOKEN = re.compile(r"[^\W_]+(?:['’.,\-][^\W_]+)*")
 _STOP = frozenset(ENGLISH_STOP_WORDS) | {"says", "said", "new", "just", "like", "report", "reports", "update"}
 
 
+_STEMS: dict[str, str] = {}
+_KINDS: dict[str, tuple[int, str, bool]] = {}
+_WORD = re.compile(r"\S+")
+_NOT_NUM = re.compile(r"[^0-9a-z.\-]")
+_DIGIT = re.compile(r"\d")
+
+
 def _stem(w: str) -> str:
-    w = w.lower().replace("’", "'")
-    if w.endswith("'s"):
-        w = w[:-2]
-    if len(w) > 4 and w.endswith("ies"):
-        return w[:-3] + "y"
-    if len(w) > 3 and w.endswith("s") and not w.endswith(("ss", "us", "is")):
-        return w[:-1]
-    return w
+    out = _STEMS.get(w)
+    if out is None:
+        v = w.lower().replace("’", "'")
+        if v.endswith("'s"):
+            v = v[:-2]
+        if len(v) > 4 and v.endswith("ies"):
+            v = v[:-3] + "y"
+        elif len(v) > 3 and v.endswith("s") and not v.endswith(("ss", "us", "is")):
+            v = v[:-1]
+        out = v
+        if len(_STEMS) < 500_000:
+            _STEMS[w] = v
+    return out
 
 
 def lead(text: str, words: int = LEAD_WORDS) -> str:
@@ -82,63 +94,95 @@ def lead(text: str, words: int = LEAD_WORDS) -> str:
     return " ".join(parts[:words])
 
 
-def _word_grams(doc: Doc) -> list[str]:
+def _word_grams(title: str, body: str) -> list[str]:
     out = []
-    for part in (doc.title, doc.title, lead(doc.text)):
-        toks = [_stem(t) for t in _TOKEN.findall(part)]
-        kept = [t for t in toks if t not in _STOP]
+    for part in (title, title, body):
+        kept = [t for t in map(_stem, _TOKEN.findall(part)) if t not in _STOP]
         out.extend(kept)
         out.extend(a + " " + b for a, b in zip(kept, kept[1:]))
     return out
 
 
-def _names(doc: Doc) -> list[str]:
+def _kind(tok: str) -> tuple[int, str, bool]:
+    """(0 plain / 1 number / 2 acronym / 3 capitalised word, feature, ends a sentence) of one raw token."""
+    got = _KINDS.get(tok)
+    if got is None:
+        core = tok.strip("\"'“”‘’()[]{}:;,.!?")
+        ends = tok.endswith((".", "!", "?", ":", '"', "”"))
+        if not core:
+            got = (0, "", ends)
+        elif _DIGIT.search(core):
+            got = (1, "#" + _NOT_NUM.sub("", core.lower()).strip(".-"), ends)
+        elif len(core) > 1 and core.isupper():
+            got = (2, "@" + _stem(core), ends)
+        elif core[:1].isupper() and core.lower() not in _STOP:
+            got = (3, "@" + _stem(core), ends)
+        else:
+            got = (0, "", ends)
+        if len(_KINDS) < 500_000:
+            _KINDS[tok] = got
+    return got
+
+
+def _names(title: str, body: str) -> list[str]:
     """Numbers and names: what coverage of one event shares."""
     out = []
-    for part, is_title in ((doc.title, True), (lead(doc.text), False)):
-        raw = _TOKEN.findall(part)
-        caps = sum(1 for t in raw if t[:1].isupper())
-        titlecase = is_title and caps > 0.6 * max(len(raw), 1)
+    for part, is_title in ((title, True), (body, False)):
+        toks = [_kind(t) for t in _WORD.findall(part)]
+        titlecase = False
+        if is_title:
+            raw = _TOKEN.findall(part)
+            titlecase = sum(1 for t in raw if t[:1].isupper()) > 0.6 * max(len(raw), 1)
         prev_end = True
-        for m in re.finditer(r"\S+", part):
-            tok = m.group(0)
-            core = tok.strip("\"'“”‘’()[]{}:;,.!?")
-            if core:
-                if any(c.isdigit() for c in core):
-                    out.append("#" + re.sub(r"[^0-9a-z.\-]", "", core.lower()).strip(".-"))
-                elif len(core) > 1 and core.isupper():
-                    out.append("@" + _stem(core))
-                elif core[:1].isupper() and not prev_end and not titlecase and core.lower() not in _STOP:
-                    out.append("@" + _stem(core))
-            prev_end = tok.endswith((".", "!", "?", ":", '"', "”"))
+        for kind, feat, ends in toks:
+            if kind in (1, 2) or (kind == 3 and not prev_end and not titlecase):
+                out.append(feat)
+            prev_end = ends
     return out
 
 
+def _char_counts(titles: Sequence[str]) -> csr_matrix:
+    """char_wb 3-5 gram counts of the titles, computed once per distinct word (same as sklearn's char_wb)."""
+    words = CountVectorizer(analyzer=str.split, lowercase=False)
+    try:
+        W = words.fit_transform([" ".join(t.lower().split()) for t in titles])
+    except ValueError:  # no words at all
+        return csr_matrix((len(titles), 0))
+    grams = CountVectorizer(analyzer="char_wb", ngram_range=(3, 5), lowercase=False)
+    return (W @ grams.fit_transform(words.get_feature_names_out())).tocsr()
+
+
+def _tfidf(counts: csr_matrix) -> csr_matrix:
+    if counts.shape[1] == 0:
+        return counts.astype(np.float64)
+    return TfidfTransformer(sublinear_tf=True).fit_transform(counts)
+
+
 def _featurize(docs: Sequence[Doc]) -> tuple[csr_matrix, csr_matrix]:
-    """(X, B): weighted, L2-normalised TF-IDF rows; binary rare word/name indicators for blocking."""
-    grams = [_word_grams(d) for d in docs]
-    names = [_names(d) for d in docs]
-    blocks = []
-    wv = TfidfVectorizer(analyzer=lambda x: x, sublinear_tf=True)
-    Xw = wv.fit_transform(grams)
-    blocks.append(W_WORDS * Xw)
-    cv = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, lowercase=True)
-    blocks.append(W_CHARS * cv.fit_transform([d.title for d in docs]))
-    if any(names):
-        nv = TfidfVectorizer(analyzer=lambda x: x, sublinear_tf=True)
-        blocks.append(W_NAMES * nv.fit_transform(names))
-        Xn = nv.transform(names)
-    else:
-        Xn = None
-    X = normalize(hstack(blocks, format="csr"))
-    # blocking: unigram words (no bigrams) and names, frequent ones dropped
-    uni = np.array([" " not in t for t in wv.get_feature_names_out()])
-    Bw = (Xw[:, np.flatnonzero(uni)] > 0).astype(np.float32)
-    B = hstack([Bw, (Xn > 0).astype(np.float32)], format="csc") if Xn is not None else Bw.tocsc()
+    """(X, R): weighted, L2-normalised TF-IDF rows; the rarer word/name columns, for finding candidates.
+
+    IDF is fitted on all `docs` at once (the whole file, or the window of `assign()`).
+    """
+    n = len(docs)
+    bodies = [lead(d.text) for d in docs]
+    grams = [_word_grams(d.title, b) for d, b in zip(docs, bodies)]
+    names = [_names(d.title, b) for d, b in zip(docs, bodies)]
+    identity = dict(analyzer=lambda x: x, lowercase=False)
+    Xw = _tfidf(_counts(grams, identity))
+    Xc = _tfidf(_char_counts([d.title for d in docs]))
+    Xn = _tfidf(_counts(names, identity))
+    X = normalize(hstack([W_WORDS * Xw, W_CHARS * Xc, W_NAMES * Xn], format="csr"))
+    B = hstack([Xw, Xn], format="csc")
     df = np.diff(B.indptr)
-    cap = max(30, BLOCK_MAX_DF * len(docs))
-    B = B[:, np.flatnonzero(df <= cap)].tocsr()
-    return X, B
+    cap = max(CAND_MIN_DF, CAND_MAX_DF * n)
+    R = normalize(B[:, np.flatnonzero(df <= cap)].tocsr())
+    return X, R
+
+
+def _counts(items: list[list[str]], options: dict) -> csr_matrix:
+    if not any(items):
+        return csr_matrix((len(items), 0))
+    return CountVectorizer(**options).fit_transform(items).tocsr()
 
 
 def _times(docs: Sequence[Doc]) -> np.ndarray:
@@ -149,6 +193,12 @@ def _times(docs: Sequence[Doc]) -> np.ndarray:
             p = d.published if d.published.tzinfo else d.published.replace(tzinfo=timezone.utc)
             out[i] = p.timestamp() / 86400.0
     return out
+
+
+def _sources(docs: Sequence[Doc]) -> np.ndarray:
+    names: dict[str, int] = {}
+    return np.array([names.setdefault(d.source.strip().lower(), len(names)) if d.source.strip() else -1 for d in docs],
+                    dtype=np.int64)
 
 
 def _penalise(sim: np.ndarray, ti, tj, si, sj, window_days: float) -> np.ndarray:
@@ -164,6 +214,51 @@ def _penalise(sim: np.ndarray, ti, tj, si, sj, window_days: float) -> np.ndarray
     return np.clip(dist, 0.0, None)
 
 
+def _candidates(R: csr_matrix, times: np.ndarray, window_days: float, rows: np.ndarray | None = None,
+                chunk: int = 1000) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate pairs (i < j): each row's NEIGHBOURS nearest docs by rare-word cosine, within the window.
+
+    Rows are taken in time order, `chunk` at a time, each against the docs of its time span +- the
+    window (undated docs are compared with everything), so the cost grows with docs x window size.
+    """
+    n = R.shape[0]
+    key = np.where(np.isnan(times), np.inf, times)
+    order = np.argsort(key, kind="stable")
+    sorted_t = key[order]
+    n_dated = int(np.count_nonzero(np.isfinite(sorted_t)))
+    undated = order[n_dated:]
+    want = order if rows is None else order[np.isin(order, rows)]
+    out_i, out_j = [], []
+    for s in range(0, len(want), chunk):
+        block = want[s : s + chunk]
+        bt = key[block]
+        fin = bt[np.isfinite(bt)]
+        if len(fin) < len(block):
+            cols = order
+        else:
+            lo = np.searchsorted(sorted_t[:n_dated], fin.min() - window_days, "left")
+            hi = np.searchsorted(sorted_t[:n_dated], fin.max() + window_days, "right")
+            cols = np.concatenate([order[lo:hi], undated])
+        S = (R[block] @ R[cols].T).tocoo()
+        r, c, v = block[S.row], cols[S.col], S.data
+        gap = np.abs(times[r] - times[c])
+        ok = (r != c) & (v >= CAND_FLOOR) & ~(gap > window_days)
+        r, c, v = r[ok], c[ok], v[ok]
+        o = np.lexsort((-v, r))
+        r, c = r[o], c[o]
+        first = np.r_[0, np.flatnonzero(np.diff(r)) + 1]
+        rank = np.arange(len(r)) - np.repeat(first, np.diff(np.r_[first, len(r)]))
+        top = rank < NEIGHBOURS
+        out_i.append(r[top])
+        out_j.append(c[top])
+    if not out_i:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    a, b = np.concatenate(out_i), np.concatenate(out_j)
+    lo, hi = np.minimum(a, b).astype(np.int64), np.maximum(a, b).astype(np.int64)
+    code = np.unique(lo * n + hi)
+    return code // n, code % n
+
+
 def _pair_sims(X: csr_matrix, I: np.ndarray, J: np.ndarray, batch: int = 50000) -> np.ndarray:
     out = np.empty(len(I))
     for s in range(0, len(I), batch):
@@ -172,18 +267,35 @@ def _pair_sims(X: csr_matrix, I: np.ndarray, J: np.ndarray, batch: int = 50000) 
     return out
 
 
-def _link(X: csr_matrix, idx: np.ndarray, times, src, window_days: float, cut: float) -> np.ndarray:
-    """Average-linkage labels (1..k) for the docs `idx` of one component."""
-    if len(idx) == 1:
+def _linkage_labels(dist: np.ndarray, cut: float) -> np.ndarray:
+    if len(dist) == 1:
         return np.ones(1, dtype=int)
-    Xc = X[idx]
-    sim = (Xc @ Xc.T).toarray()
-    t, s = times[idx], src[idx]
-    dist = _penalise(sim, t[:, None], t[None, :], s[:, None], s[None, :], window_days)
     np.fill_diagonal(dist, 0.0)
     dist = np.minimum(dist, dist.T)
     z = linkage(squareform(dist, checks=False), method="average")
     return fcluster(z, t=cut, criterion="distance")
+
+
+def _dense_dist(X: csr_matrix, idx: np.ndarray, times, src, window_days: float) -> np.ndarray:
+    Xc = X[idx]
+    sim = (Xc @ Xc.T).toarray()
+    t, s = times[idx], src[idx]
+    return _penalise(sim, t[:, None], t[None, :], s[:, None], s[None, :], window_days)
+
+
+def _components(n: int, I: np.ndarray, J: np.ndarray) -> list[np.ndarray]:
+    graph = csr_matrix((np.ones(len(I)), (I, J)), shape=(n, n))
+    _, comp = connected_components(graph, directed=False)
+    order = np.argsort(comp, kind="stable")
+    return np.split(order, np.flatnonzero(np.diff(comp[order])) + 1)
+
+
+def _edges(X, R, times, src, window_days, cut, rows=None):
+    I, J = _candidates(R, times, window_days, rows)
+    sims = _pair_sims(X, I, J)
+    dist = _penalise(sims, times[I], times[J], src[I], src[J], window_days)
+    keep = dist <= cut
+    return I[keep], J[keep]
 
 
 def cluster_docs(docs: Sequence[Doc], *, window_days: float = 4, cut: float | None = None) -> np.ndarray:
@@ -192,26 +304,12 @@ def cluster_docs(docs: Sequence[Doc], *, window_days: float = 4, cut: float | No
     n = len(docs)
     if n == 0:
         return np.zeros(0, dtype=int)
-    X, B = _featurize(docs)
-    times = _times(docs)
-    names: dict[str, int] = {}
-    src = np.array([names.setdefault(d.source.strip().lower(), len(names)) if d.source.strip() else -1 for d in docs])
-    # candidate pairs: sharing a rare word or name
-    C = triu(B @ B.T, k=1).tocoo()
-    I, J = C.row.astype(np.int64), C.col.astype(np.int64)
-    gap = np.abs(times[I] - times[J])
-    keep = ~(gap > window_days)  # NaN (unknown time) keeps the pair
-    I, J = I[keep], J[keep]
-    sims = _pair_sims(X, I, J)
-    dist = _penalise(sims, times[I], times[J], src[I], src[J], window_days)
-    edge = dist <= cut
-    graph = csr_matrix((np.ones(int(edge.sum())), (I[edge], J[edge])), shape=(n, n))
-    ncomp, comp = connected_components(graph, directed=False)
+    X, R = _featurize(docs)
+    times, src = _times(docs), _sources(docs)
+    I, J = _edges(X, R, times, src, window_days, cut)
     labels = np.empty(n, dtype=int)
     next_label = 0
-    order = np.argsort(comp, kind="stable")
-    bounds = np.flatnonzero(np.diff(comp[order])) + 1
-    for group in np.split(order, bounds):
+    for group in _components(n, I, J):
         if len(group) > MAX_COMPONENT:  # pathological chaining: slice by time
             key = np.where(np.isnan(times[group]), np.inf, times[group])
             group = group[np.argsort(key, kind="stable")]
@@ -219,7 +317,7 @@ def cluster_docs(docs: Sequence[Doc], *, window_days: float = 4, cut: float | No
         else:
             pieces = [group]
         for piece in pieces:
-            sub = _link(X, piece, times, src, window_days, cut)
+            sub = _linkage_labels(_dense_dist(X, piece, times, src, window_days), cut) if len(piece) > 1 else np.ones(1, int)
             labels[piece] = sub - 1 + next_label
             next_label += int(sub.max())
     return labels
@@ -229,7 +327,9 @@ def assign(new: Sequence[Doc], existing: Sequence[tuple[Doc, int]], *, window_da
     """Story of each new doc: an existing story id (int) it joins, or a label (str) for a new story.
 
     New docs with the same label form one new story. Only existing docs within `window_days` of the
-    new docs' time span are considered (all of them when times are unknown).
+    new docs' time span are considered (all of them when times are unknown). Existing stories stay
+    as they are: the new docs and the existing stories they come close to are clustered by average
+    linkage in which two different existing stories can never merge.
     """
     if not new:
         return {}
@@ -244,19 +344,38 @@ def assign(new: Sequence[Doc], existing: Sequence[tuple[Doc, int]], *, window_da
                 continue
         window.append((doc, story))
     docs = [d for d, _ in window] + list(new)
-    labels = cluster_docs(docs, window_days=window_days)
-    held: dict[int, Counter] = {}
-    for (_, story), lab in zip(window, labels[: len(window)]):
-        held.setdefault(int(lab), Counter())[story] += 1
+    nw, n = len(window), len(docs)
+    X, R = _featurize(docs)
+    times, src = _times(docs), _sources(docs)
+    I, J = _edges(X, R, times, src, window_days, CUT, rows=np.arange(nw, n))
+    stories = sorted({s for _, s in window})
+    node = {s: n + k for k, s in enumerate(stories)}
+    story = np.array([s for _, s in window], dtype=object)
+    links = np.array([node[s] for _, s in window], dtype=np.int64)
+    I = np.concatenate([I, np.arange(nw, dtype=np.int64)])
+    J = np.concatenate([J, links])
     out: dict[str, int | str] = {}
-    opened: dict[int, str] = {}
-    for doc, lab in zip(new, labels[len(window) :]):
-        counts = held.get(int(lab))
-        if counts:
-            top = max(counts.values())
-            out[doc.id] = min(s for s, c in counts.items() if c == top)
-        else:
-            out[doc.id] = opened.setdefault(int(lab), f"new-{doc.id}")
+    for group in _components(n + len(stories), I, J):
+        group = np.sort(group[group < n])
+        if not np.any(group >= nw):
+            continue
+        dist = _dense_dist(X, group, times, src, window_days)
+        old = group < nw
+        if old.any():
+            st = story[group[old]]
+            same = st[:, None] == st[None, :]
+            dist[np.ix_(old, old)] = np.where(same, 0.0, 2.0)
+        flat = _linkage_labels(dist, CUT)
+        for lab in np.unique(flat[~old]):
+            members = group[flat == lab]
+            held = Counter(story[members[members < nw]].tolist())
+            if held:
+                top = max(held.values())
+                target: int | str = min(s for s, c in held.items() if c == top)
+            else:
+                target = f"new-{docs[members[members >= nw][0]].id}"
+            for m in members[members >= nw]:
+                out[docs[m].id] = target
     return out
 
 
@@ -294,9 +413,9 @@ def _parse_line(line: str, lineno: int) -> Doc:
 def cluster_lines(lines: Iterable[str], *, window_days: float = 4) -> Iterator[str]:
     """`monitor cluster`: JSON lines in, one {"id", "story"} line out per input line, in input order.
 
-    Articles are fed through `assign()` in time order (undated ones last), CHUNK at a time, each
-    chunk with the already-labelled articles of its window, so the result is what `monitor run`
-    would have built had it seen the articles arrive.
+    All articles are clustered in one pass (features fitted once on the whole file; links only
+    within `window_days`), the batch form of what `assign()` does for `monitor run`. Story numbers
+    start at 1 and follow the input order of each story's first article.
     """
     docs: list[Doc] = []
     raw_ids: list = []
@@ -310,26 +429,10 @@ def cluster_lines(lines: Iterable[str], *, window_days: float = 4) -> Iterator[s
         seen.add(doc.id)
         docs.append(doc)
         raw_ids.append(json.loads(line)["id"])
-    order = sorted(range(len(docs)), key=lambda i: (docs[i].published is None, docs[i].published or 0, i))
-    story_of: dict[str, int] = {}
-    done: list[tuple[Doc, int]] = []
-    next_id = 1
-    for s in range(0, len(order), CHUNK):
-        chunk = [docs[i] for i in order[s : s + CHUNK]]
-        existing = done[-MAX_EXISTING:]
-        result = assign(chunk, existing, window_days=window_days)
-        opened: dict[str, int] = {}
-        for d in chunk:
-            r = result[d.id]
-            if isinstance(r, str):
-                if r not in opened:
-                    opened[r] = next_id
-                    next_id += 1
-                r = opened[r]
-            story_of[d.id] = r
-            done.append((d, r))
-    for d, rid in zip(docs, raw_ids):
-        yield json.dumps({"id": rid, "story": story_of[d.id]}, ensure_ascii=False)
+    labels = cluster_docs(docs, window_days=window_days)
+    number: dict[int, int] = {}
+    for rid, lab in zip(raw_ids, labels.tolist()):
+        yield json.dumps({"id": rid, "story": number.setdefault(lab, len(number) + 1)}, ensure_ascii=False)
 
 
 def related(stories: Sequence[tuple[int, str]], *, top: int = 3, floor: float = 0.2) -> dict[int, tuple[int, ...]]:
@@ -337,9 +440,8 @@ def related(stories: Sequence[tuple[int, str]], *, top: int = 3, floor: float = 
     if len(stories) < 2:
         return {sid: () for sid, _ in stories}
     docs = [Doc(id=str(sid), title=text) for sid, text in stories]
-    X, B = _featurize(docs)
-    C = triu(B @ B.T, k=1).tocoo()
-    I, J = C.row.astype(np.int64), C.col.astype(np.int64)
+    X, R = _featurize(docs)
+    I, J = _candidates(R, np.full(len(docs), np.nan), 1.0)
     sims = _pair_sims(X, I, J)
     best: dict[int, list[tuple[float, int]]] = {i: [] for i in range(len(stories))}
     for i, j, s in zip(I.tolist(), J.tolist(), sims.tolist()):
