@@ -51,27 +51,36 @@ def due_feeds(store: Store, feeds: Sequence[Feed], now: datetime) -> list[Feed]:
 
 async def fetch_feeds(config: Config, feeds: Sequence[Feed], store: Store, deadline: float, report: Report | None):
     validators = {r["url"]: (r["etag"], r["last_modified"]) for r in store.rows("SELECT url, etag, last_modified FROM feeds")}
-    results: list[tuple[Feed, Response | FetchError]] = []
-    if not feeds:
-        return results
+    requests = {}
+    for feed in feeds:
+        etag, modified = validators.get(feed.url, (None, None))
+        requests[feed.url] = (feed.url, {"etag": etag, "last_modified": modified})
+    progress = (lambda n: report("feeds", n, len(feeds))) if report else (lambda n: None)
+    done = await _fetch_all(config, requests, deadline, progress)
+    by_url = {f.url: f for f in feeds}
+    return [(by_url[url], outcome) for url, outcome in done.items()]
+
+
+async def _fetch_all(config: Config, requests: dict, deadline: float, progress: Callable[[int], object] = lambda n: None) -> dict:
+    """key -> Response or FetchError for each `key: (url, get() options)`; what the deadline cuts off is left out."""
+    out: dict = {}
     async with Fetcher(allow_private_networks=config.allow_private_networks, per_host=config.per_host_connections) as fetcher:
 
-        async def one(feed: Feed):
-            etag, modified = validators.get(feed.url, (None, None))
+        async def one(key, url: str, options: dict) -> None:
             try:
-                outcome = await fetcher.get(feed.url, etag=etag, last_modified=modified)
+                out[key] = await fetcher.get(url, **options)
             except FetchError as exc:
-                outcome = exc
-            results.append((feed, outcome))
-            if report:
-                report("feeds", len(results), len(feeds))
+                out[key] = exc
+            progress(len(out))
 
-        tasks = [asyncio.create_task(one(f)) for f in feeds]
+        tasks = [asyncio.create_task(one(key, url, options)) for key, (url, options) in requests.items()]
+        if not tasks:
+            return out
         _, pending = await asyncio.wait(tasks, timeout=max(1.0, deadline - time.monotonic()))
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
-    return results
+    return out
 
 
 def store_feed_result(store: Store, config: Config, feed: Feed, outcome: Response | FetchError, now: datetime, summary: RunSummary) -> None:
@@ -161,7 +170,8 @@ def fetch_and_extract_pages(store, config, now: Clock, deadline, summary, report
                 summary.unfinished = True
                 break
             batch = pending[start:start + PAGE_BATCH]
-            pages = asyncio.run(_fetch_pages(config, batch, deadline))
+            requests = {r["id"]: (r["url"], {"max_bytes": PAGE_MAX_BYTES}) for r in batch}
+            pages = asyncio.run(_fetch_all(config, requests, deadline))
             failures: dict[int, str] = {aid: str(r) for aid, r in pages.items() if isinstance(r, FetchError)}
             fetched = {aid: r for aid, r in pages.items() if isinstance(r, Response)}
             results: dict[int, Extracted] = {}
@@ -181,24 +191,6 @@ def fetch_and_extract_pages(store, config, now: Clock, deadline, summary, report
             if report:
                 report("pages", min(start + PAGE_BATCH, len(pending)), len(pending))
     return done
-
-
-async def _fetch_pages(config: Config, rows, deadline: float) -> dict[int, Response | FetchError]:
-    out: dict[int, Response | FetchError] = {}
-    async with Fetcher(allow_private_networks=config.allow_private_networks, per_host=config.per_host_connections) as fetcher:
-
-        async def one(row):
-            try:
-                out[row["id"]] = await fetcher.get(row["url"], max_bytes=PAGE_MAX_BYTES)
-            except FetchError as exc:
-                out[row["id"]] = exc
-
-        tasks = [asyncio.create_task(one(r)) for r in rows]
-        _, pending = await asyncio.wait(tasks, timeout=max(1.0, deadline - time.monotonic()))
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
-    return out
 
 
 def best_published(feed_dt: datetime, feed_has_time: bool, page_dt: datetime | None, page_has_time: bool) -> tuple[datetime, bool]:
