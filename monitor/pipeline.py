@@ -83,7 +83,8 @@ def _build_site_if_needed(store: Store, config: Config, dirty: set[int], now: da
     missing = not (config.site_dir / "index.html").exists() or not _site_work_dir(config).exists()
     if not dirty and not missing and store.get_meta("site_feed_health") == health:
         return False
-    stories = [s for s in store.stories("first_published IS NOT NULL") if any(a.relevant for a in s.articles)]
+    # the site publishes excerpts only: the start of each text is enough, and keeps memory flat
+    stories = [s for s in store.stories("first_published IS NOT NULL", text_chars=2000) if any(a.relevant for a in s.articles)]
     build_site(
         stories, feeds, site_dir=config.site_dir, work_dir=_site_work_dir(config),
         title=config.site_title, now=now, base_url=config.site_url, changed=None if missing else dirty,

@@ -236,8 +236,13 @@ class Store:
                 found[row[0]].append(row[1])
         return found
 
-    def articles(self, where: str = "1", params: Sequence = (), *, with_urls: bool = True) -> list[Article]:
-        rows = self.db.execute(f"SELECT * FROM articles WHERE {where} ORDER BY published, id", params).fetchall()
+    def articles(self, where: str = "1", params: Sequence = (), *, with_urls: bool = True, text_chars: int | None = None) -> list[Article]:
+        """Articles matching `where`, oldest first; `text_chars` keeps only the start of each text (for excerpts)."""
+        columns = "*"
+        if text_chars is not None:
+            names = [r[1] for r in self.db.execute("PRAGMA table_info(articles)") if r[1] != "text"]
+            columns = ", ".join(names) + f", substr(text, 1, {int(text_chars)}) AS text"
+        rows = self.db.execute(f"SELECT {columns} FROM articles WHERE {where} ORDER BY published, id", params).fetchall()
         urls = self.urls_of([r["id"] for r in rows]) if with_urls else {}
         return [_article(r, urls.get(r["id"], [r["url"]])) for r in rows]
 
@@ -246,8 +251,8 @@ class Store:
 
     # --- stories ----------------------------------------------------------------------------
 
-    def stories(self, where: str = "1", params: Sequence = ()) -> list[Story]:
-        """Stories with their relevant articles (originals and syndicated copies), oldest article first."""
+    def stories(self, where: str = "1", params: Sequence = (), *, text_chars: int | None = None) -> list[Story]:
+        """Stories with their articles (originals and syndicated copies), oldest article first."""
         story_rows = self.db.execute(f"SELECT * FROM stories WHERE {where} ORDER BY id", params).fetchall()
         if not story_rows:
             return []
@@ -255,7 +260,7 @@ class Store:
         ids = list(by_story)
         for chunk in _chunks(ids, 500):
             marks = ",".join("?" * len(chunk))
-            for article in self.articles(f"story_id IN ({marks})", chunk):
+            for article in self.articles(f"story_id IN ({marks})", chunk, text_chars=text_chars):
                 by_story[article.story].append(article)
         stories = []
         for r in story_rows:

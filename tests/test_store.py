@@ -63,3 +63,17 @@ def test_second_lock_is_refused_at_once(tmp_path):
                 pass
     with RunLock(tmp_path / "m.sqlite3"):  # released
         pass
+
+
+def test_articles_can_be_read_with_only_the_start_of_their_text(tmp_path):
+    with Store.open(tmp_path / "m.sqlite3") as store:
+        with store.transaction() as db:
+            db.execute(
+                "INSERT INTO articles(url, source, title, text, published, first_seen) VALUES "
+                "('https://a.example/1', 'A', 'T', ?, '2026-11-01T00:00:00+00:00', '2026-11-01T00:00:00+00:00')",
+                ("word " * 1000,),
+            )
+            db.execute("INSERT INTO article_urls(url, article_id) VALUES ('https://a.example/1', 1)")
+        assert len(store.articles()[0].text) == 5000
+        short = store.articles(text_chars=100)[0]
+        assert len(short.text) == 100 and short.url == "https://a.example/1" and short.urls == ("https://a.example/1",)
