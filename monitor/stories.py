@@ -6,6 +6,7 @@ thinking (dedup, topics, cluster, facts, summary); this module reads and writes 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from datetime import datetime, timedelta
@@ -54,18 +55,34 @@ def merge_duplicates(store: Store, article_ids: Sequence[int], summary: RunSumma
 
 
 def score_relevance(store: Store, config: Config) -> None:
-    rows = store.rows("SELECT id, title, text, summary, relevant, story_id FROM articles WHERE scored = 0")
-    if not rows:
-        return
+    """Score what is new. When the subject changes in feeds.yaml, every stored article is scored again from
+    its stored text (no re-fetch); when only the threshold changes, the stored scores are simply re-cut."""
     threshold = config.relevance_threshold if config.relevance_threshold is not None else topics.RELEVANCE_THRESHOLD
+    subject = hashlib.sha1(json.dumps([dataclasses.asdict(t) for t in config.topics]).encode()).hexdigest()
+    cut = f"{subject}:{threshold}"
+    if store.get_meta("relevance_subject") not in (None, subject):
+        with store.transaction() as db:
+            db.execute("UPDATE articles SET scored = 0")
+    rows = store.rows("SELECT id, title, text, summary FROM articles WHERE scored = 0")
     with store.transaction() as db:
         for r in rows:
             score = topics.relevance(r["title"], r["text"] or r["summary"], config.topics)
-            relevant = topics.is_relevant(score, config.topics, threshold)
-            db.execute("UPDATE articles SET relevance = ?, relevant = ?, scored = 1 WHERE id = ?", (score, int(relevant), r["id"]))
-            if not relevant and r["story_id"] is not None:
-                db.execute("UPDATE articles SET story_id = NULL WHERE id = ? OR duplicate_of = ?", (r["id"], r["id"]))
-                db.execute("UPDATE stories SET dirty = 1 WHERE id = ?", (r["story_id"],))
+            db.execute("UPDATE articles SET relevance = ?, scored = 1 WHERE id = ?", (score, r["id"]))
+        changed = [r["id"] for r in rows]
+        if store.get_meta("relevance_cut") != cut:
+            changed = [r[0] for r in db.execute("SELECT id FROM articles")]
+        for chunk in range(0, len(changed), 500):
+            ids = changed[chunk:chunk + 500]
+            marks = ",".join("?" * len(ids))
+            for r in db.execute(f"SELECT id, relevance, relevant, story_id FROM articles WHERE id IN ({marks})", ids).fetchall():
+                relevant = topics.is_relevant(r["relevance"], config.topics, threshold)
+                if relevant == bool(r["relevant"]):
+                    continue
+                db.execute("UPDATE articles SET relevant = ? WHERE id = ?", (int(relevant), r["id"]))
+                if not relevant and r["story_id"] is not None:  # it leaves its story; newly relevant ones get clustered
+                    db.execute("UPDATE articles SET story_id = NULL WHERE id = ? OR duplicate_of = ?", (r["id"], r["id"]))
+                    db.execute("UPDATE stories SET dirty = 1 WHERE id = ?", (r["story_id"],))
+        db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('relevance_subject', ?), ('relevance_cut', ?)", (subject, cut))
 
 
 def _doc(r) -> cluster.Doc:

@@ -224,3 +224,26 @@ def test_a_story_keeps_its_id_and_page_when_a_later_run_adds_coverage(server, tm
     assert grown["page"] == halcyon["page"]
     assert grown["sources"] == ["The Circuit Ledger", "Northgate Tribune"]
     assert (config.site_dir / grown["page"].strip("/") / "index.html").exists()
+
+
+def test_changing_the_threshold_or_subject_needs_no_refetch(sample, server):
+    run(sample, extract_workers=0)
+    pages_before = len([r for r in server.requests if "rss" not in r.path and "atom" not in r.path])
+    with Store.open(sample.database) as store:
+        football = next(a for a in store.articles() if "Riverside" in a.title)
+    assert not football.relevant
+    # an empty subject makes every article relevant: the football story appears, nothing is fetched again
+    original = sample.path.read_text()
+    sample.path.write_text(original.split("topics:")[0] + "topics: []\nfeeds:" + original.split("feeds:")[1])
+    summary = run(load_config(sample.path), extract_workers=0)
+    assert summary.new_stories == 1 and summary.feeds_due == 0
+    site = json.loads((sample.site_dir / "stories.json").read_text())
+    assert any("Riverside" in s["title"] for s in site["stories"])
+    # a threshold nothing reaches empties the site again, from the stored scores
+    sample.path.write_text(original + "relevance_threshold: 1000\n")
+    run(load_config(sample.path), extract_workers=0)
+    with Store.open(sample.database) as store:
+        assert not any(a.relevant for a in store.articles())
+    assert json.loads((sample.site_dir / "stories.json").read_text())["stories"] == []
+    pages_after = len([r for r in server.requests if "rss" not in r.path and "atom" not in r.path])
+    assert pages_after == pages_before
