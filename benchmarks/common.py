@@ -130,7 +130,7 @@ def verdict(ok: bool) -> str:
 
 # ----------------------------------------------------------------------------- loopback server
 
-Content = Callable[[str, str], "tuple[bytes, str] | None"]  # (host, path) -> (body, content type)
+Content = Callable[[str, str], "tuple[bytes, str] | None"]  # (netloc "ip:port", path) -> (body, content type)
 
 
 def free_port(host: str = "127.0.0.2") -> int:
@@ -154,7 +154,7 @@ async def _serve(addresses: list[str], port: int, content: Content, delay: float
     cache: dict[tuple[str, str], tuple[bytes, str, str] | None] = {}
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        host = writer.get_extra_info("sockname")[0]
+        host = "%s:%d" % writer.get_extra_info("sockname")[:2]  # the netloc, so bodies can link back
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -211,7 +211,7 @@ class LoopbackHosts:
         with LoopbackHosts(hosts(50), content, delay=0.2) as srv:
             srv.url("127.0.0.2", "/feed/1.xml")
 
-    `content(host, path)` makes a body on the first request for it (cached afterwards); the forked
+    `content(netloc, path)` makes a body on the first request for it (cached afterwards); the forked
     server process inherits it, so closures are fine.
     """
 
