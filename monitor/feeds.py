@@ -49,6 +49,7 @@ _JSON_START = re.compile(rb"(?:\xef\xbb\xbf)?\s*\{")
 _COMMENT = re.compile(rb"<!--.*?(?:-->|\Z)", re.DOTALL)
 _SY_PERIOD = {"hourly": 3600, "daily": 86400, "weekly": 7 * 86400, "monthly": 30 * 86400, "yearly": 365 * 86400}
 _JSONFEED = re.compile(r"^https?://jsonfeed\.org/version/1(\.\d+)?/?$")
+_ENTRY_END = re.compile(rb"</(?:[A-Za-z_][\w.-]*:)?(?:item|entry)\s*>")
 
 
 # --- text --------------------------------------------------------------------------------------
@@ -159,7 +160,8 @@ def parse_feed(content: bytes, *, url: str, now: datetime, max_entries: int = 50
     _refuse_entities(content, url)
     try:
         # A stream, never bytes or str: feedparser open()s bytes that name a local file.
-        doc = feedparser.parse(io.BytesIO(content), sanitize_html=False, resolve_relative_uris=False)
+        doc = feedparser.parse(io.BytesIO(_drop_entries_beyond(content, 2 * max_entries + 50)),
+                               sanitize_html=False, resolve_relative_uris=False)
     except Exception as exc:  # feedparser is not supposed to raise; hostile bytes might make it
         raise ParseError(f"{url}: not a feed ({type(exc).__name__}: {_one_line(exc)})") from exc
     bozo = _bozo_reason(doc)
@@ -183,6 +185,19 @@ def _refuse_entities(content: bytes, url: str) -> None:
     prolog = probe[: first.start()] if first else probe
     if _ENTITY_DECL.search(prolog):
         raise ParseError(f"{url}: not a feed (declares XML entities in its DOCTYPE; refused for safety)")
+
+
+def _drop_entries_beyond(content: bytes, keep: int) -> bytes:
+    """The document without its entries after the `keep`-th (what follows the last entry is kept, so the cut
+    document stays well-formed). feedparser reads every entry: 50,000 of them took 8 s to keep 200."""
+    cut = last = None
+    for count, match in enumerate(_ENTRY_END.finditer(content), 1):
+        if count == keep:
+            cut = match.end()
+        last = match.end()
+    if cut is None or cut == last:
+        return content
+    return content[:cut] + content[last:]
 
 
 def _bozo_reason(doc) -> str | None:
