@@ -28,6 +28,11 @@ log = logging.getLogger("monitor.ingest")
 MAX_PAGE_ATTEMPTS = 6  # then the entry keeps its feed title and summary for good
 PAGE_BATCH = 100
 PAGE_MAX_BYTES = 5_000_000
+# Per-request and per-page bounds. Module constants rather than feeds.yaml keys: operators never need them,
+# tests make them small (monkeypatch) to check that a hostile server or page ends in a stored error.
+FETCH_DEADLINE = 60.0  # seconds one request may take in all (httpx alone counts only idle time)
+FEED_MAX_BYTES = 10_000_000  # decoded size cap of a feed body
+EXTRACT_TIMEOUT = 20.0  # seconds one page's extraction may run before its worker is killed
 
 Clock = Callable[[], datetime]
 Report = Callable[[str, int, int], None]  # (stage, done, total) for a progress display
@@ -54,7 +59,7 @@ async def fetch_feeds(config: Config, feeds: Sequence[Feed], store: Store, deadl
     requests = {}
     for feed in feeds:
         etag, modified = validators.get(feed.url, (None, None))
-        requests[feed.url] = (feed.url, {"etag": etag, "last_modified": modified})
+        requests[feed.url] = (feed.url, {"etag": etag, "last_modified": modified, "max_bytes": FEED_MAX_BYTES})
     progress = (lambda n: report("feeds", n, len(feeds))) if report else (lambda n: None)
     done = await _fetch_all(config, requests, deadline, progress)
     by_url = {f.url: f for f in feeds}
@@ -64,7 +69,8 @@ async def fetch_feeds(config: Config, feeds: Sequence[Feed], store: Store, deadl
 async def _fetch_all(config: Config, requests: dict, deadline: float, progress: Callable[[int], object] = lambda n: None) -> dict:
     """key -> Response or FetchError for each `key: (url, get() options)`; what the deadline cuts off is left out."""
     out: dict = {}
-    async with Fetcher(allow_private_networks=config.allow_private_networks, per_host=config.per_host_connections) as fetcher:
+    async with Fetcher(allow_private_networks=config.allow_private_networks, per_host=config.per_host_connections,
+                       deadline=FETCH_DEADLINE) as fetcher:
 
         async def one(key, url: str, options: dict) -> None:
             try:
@@ -164,7 +170,7 @@ def fetch_and_extract_pages(store, config, now: Clock, deadline, summary, report
     done: list[int] = []
     if not pending:
         return done
-    with Extractor(workers=workers) as extractor:
+    with Extractor(workers=workers, timeout=EXTRACT_TIMEOUT) as extractor:
         for start in range(0, len(pending), PAGE_BATCH):
             if time.monotonic() > deadline:
                 summary.unfinished = True
@@ -172,6 +178,8 @@ def fetch_and_extract_pages(store, config, now: Clock, deadline, summary, report
             batch = pending[start:start + PAGE_BATCH]
             requests = {r["id"]: (r["url"], {"max_bytes": PAGE_MAX_BYTES}) for r in batch}
             pages = asyncio.run(_fetch_all(config, requests, deadline))
+            if len(pages) < len(batch):  # the time budget cut some fetches off: they stay pending for the next run
+                summary.unfinished = True
             failures: dict[int, str] = {aid: str(r) for aid, r in pages.items() if isinstance(r, FetchError)}
             fetched = {aid: r for aid, r in pages.items() if isinstance(r, Response)}
             results: dict[int, Extracted] = {}
