@@ -42,12 +42,12 @@ CUT = 0.75  # average-linkage distance cut (1 - cosine); tuned on benchmarks, se
 SAME_SOURCE_PENALTY = 0.12  # added to the distance between two articles of one outlet ...
 SAME_SOURCE_EXEMPT = 0.6  # ... unless they are at least this similar
 TIME_PENALTY = 0.08  # added distance at a gap of one full window (linear in the gap)
-MAX_COMPONENT = 2000  # a larger component is clustered in time-ordered slices of this size
+MAX_COMPONENT = 1000  # a larger component is clustered in time-ordered slices of this size
 LEAD_WORDS = 150  # events are told in the lead
 W_WORDS, W_CHARS, W_NAMES = 1.0, 0.8, 0.9  # block weights
 NEIGHBOURS = 20  # candidate neighbours kept per doc
 CAND_FLOOR = 0.05  # ... with at least this rare-word cosine
-CAND_MAX_DF, CAND_MIN_DF = 0.05, 30  # a word in more than this share of docs (and > 30) makes no candidates
+CAND_MAX_DF, CAND_MIN_DF = 0.05, 60  # a word in more than this share of a window's docs (and > 60) makes no candidates
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ _STOP = frozenset(ENGLISH_STOP_WORDS) | {"says", "said", "new", "just", "like", 
 
 
 _STEMS: dict[str, str] = {}
-_KINDS: dict[str, tuple[int, str, bool]] = {}
+_KINDS: dict[str, tuple[int, str, bool, bool]] = {}
 _WORD = re.compile(r"\S+")
 _NOT_NUM = re.compile(r"[^0-9a-z.\-]")
 _DIGIT = re.compile(r"\d")
@@ -96,29 +96,31 @@ def lead(text: str, words: int = LEAD_WORDS) -> str:
 
 def _word_grams(title: str, body: str) -> list[str]:
     out = []
-    for part in (title, title, body):
-        kept = [t for t in map(_stem, _TOKEN.findall(part)) if t not in _STOP]
-        out.extend(kept)
-        out.extend(a + " " + b for a, b in zip(kept, kept[1:]))
+    get = _STEMS.get
+    for part, times in ((title, 2), (body, 1)):
+        kept = [t for t in (get(w) or _stem(w) for w in _TOKEN.findall(part)) if t not in _STOP]
+        grams = kept + [a + " " + b for a, b in zip(kept, kept[1:])]
+        out.extend(grams * times)
     return out
 
 
-def _kind(tok: str) -> tuple[int, str, bool]:
-    """(0 plain / 1 number / 2 acronym / 3 capitalised word, feature, ends a sentence) of one raw token."""
+def _kind(tok: str) -> tuple[int, str, bool, bool]:
+    """(0 plain / 1 number / 2 acronym / 3 capitalised word, feature, ends a sentence, starts upper)."""
     got = _KINDS.get(tok)
     if got is None:
         core = tok.strip("\"'“”‘’()[]{}:;,.!?")
+        up = core[:1].isupper()
         ends = tok.endswith((".", "!", "?", ":", '"', "”"))
         if not core:
-            got = (0, "", ends)
+            got = (0, "", ends, up)
         elif _DIGIT.search(core):
-            got = (1, "#" + _NOT_NUM.sub("", core.lower()).strip(".-"), ends)
+            got = (1, "#" + _NOT_NUM.sub("", core.lower()).strip(".-"), ends, up)
         elif len(core) > 1 and core.isupper():
-            got = (2, "@" + _stem(core), ends)
+            got = (2, "@" + _stem(core), ends, up)
         elif core[:1].isupper() and core.lower() not in _STOP:
-            got = (3, "@" + _stem(core), ends)
+            got = (3, "@" + _stem(core), ends, up)
         else:
-            got = (0, "", ends)
+            got = (0, "", ends, up)
         if len(_KINDS) < 500_000:
             _KINDS[tok] = got
     return got
@@ -127,15 +129,14 @@ def _kind(tok: str) -> tuple[int, str, bool]:
 def _names(title: str, body: str) -> list[str]:
     """Numbers and names: what coverage of one event shares."""
     out = []
+    get = _KINDS.get
     for part, is_title in ((title, True), (body, False)):
-        toks = [_kind(t) for t in _WORD.findall(part)]
-        titlecase = False
-        if is_title:
-            raw = _TOKEN.findall(part)
-            titlecase = sum(1 for t in raw if t[:1].isupper()) > 0.6 * max(len(raw), 1)
+        toks = [get(t) or _kind(t) for t in _WORD.findall(part)]
+        # a headline in Title Case capitalises every word: its capitals say nothing
+        titlecase = is_title and sum(1 for k in toks if k[3]) > 0.6 * max(len(toks), 1)
         prev_end = True
-        for kind, feat, ends in toks:
-            if kind in (1, 2) or (kind == 3 and not prev_end and not titlecase):
+        for kind, feat, ends, _ in toks:
+            if kind == 1 or kind == 2 or (kind == 3 and not prev_end and not titlecase):
                 out.append(feat)
             prev_end = ends
     return out
@@ -158,13 +159,23 @@ def _tfidf(counts: csr_matrix) -> csr_matrix:
     return TfidfTransformer(sublinear_tf=True).fit_transform(counts)
 
 
-def _featurize(docs: Sequence[Doc]) -> tuple[csr_matrix, csr_matrix]:
+def _window_share(times: np.ndarray, window_days: float) -> float:
+    """Median share of the docs that fall within +- the window of a doc (1.0 when undated)."""
+    t = np.sort(times[~np.isnan(times)])
+    if len(t) < len(times) or len(t) == 0:
+        return 1.0
+    sample = t[:: max(1, len(t) // 1000)]
+    inside = np.searchsorted(t, sample + window_days, "right") - np.searchsorted(t, sample - window_days, "left")
+    return float(np.median(inside)) / len(t)
+
+
+def _featurize(docs: Sequence[Doc], window_days: float = 4) -> tuple[csr_matrix, csr_matrix]:
     """(X, R): weighted, L2-normalised TF-IDF rows; the rarer word/name columns, for finding candidates.
 
     IDF is fitted on all `docs` at once (the whole file, or the window of `assign()`).
     """
     n = len(docs)
-    bodies = [lead(d.text) for d in docs]
+    bodies = [lead(d.text, LEAD_WORDS) for d in docs]
     grams = [_word_grams(d.title, b) for d, b in zip(docs, bodies)]
     names = [_names(d.title, b) for d, b in zip(docs, bodies)]
     identity = dict(analyzer=lambda x: x, lowercase=False)
@@ -174,7 +185,7 @@ def _featurize(docs: Sequence[Doc]) -> tuple[csr_matrix, csr_matrix]:
     X = normalize(hstack([W_WORDS * Xw, W_CHARS * Xc, W_NAMES * Xn], format="csr"))
     B = hstack([Xw, Xn], format="csc")
     df = np.diff(B.indptr)
-    cap = max(CAND_MIN_DF, CAND_MAX_DF * n)
+    cap = max(CAND_MIN_DF, CAND_MAX_DF * n * _window_share(_times(docs), window_days))
     R = normalize(B[:, np.flatnonzero(df <= cap)].tocsr())
     return X, R
 
@@ -203,15 +214,17 @@ def _sources(docs: Sequence[Doc]) -> np.ndarray:
 
 def _penalise(sim: np.ndarray, ti, tj, si, sj, window_days: float) -> np.ndarray:
     """Distances from similarities, with the time and same-outlet rules applied."""
-    dist = 1.0 - sim
     gap = np.abs(ti - tj)
-    known = ~np.isnan(gap)
-    g = np.where(known, gap, 0.0)
-    dist = dist + TIME_PENALTY * np.minimum(g / window_days, 1.0)
-    dist = np.where(known & (g > window_days), 1.0 + TIME_PENALTY, dist)
+    far = gap > window_days  # False when a time is unknown (NaN)
+    gap = np.nan_to_num(gap, nan=0.0, copy=False)
+    np.minimum(gap, window_days, out=gap)
+    dist = 1.0 - sim
+    dist += (TIME_PENALTY / window_days) * gap
+    dist[far] = 1.0 + TIME_PENALTY
     same = (si == sj) & (si >= 0) & (sim < SAME_SOURCE_EXEMPT)
-    dist = np.where(same, dist + SAME_SOURCE_PENALTY, dist)
-    return np.clip(dist, 0.0, None)
+    dist[same] += SAME_SOURCE_PENALTY
+    np.clip(dist, 0.0, None, out=dist)
+    return dist
 
 
 def _candidates(R: csr_matrix, times: np.ndarray, window_days: float, rows: np.ndarray | None = None,
@@ -239,10 +252,13 @@ def _candidates(R: csr_matrix, times: np.ndarray, window_days: float, rows: np.n
             lo = np.searchsorted(sorted_t[:n_dated], fin.min() - window_days, "left")
             hi = np.searchsorted(sorted_t[:n_dated], fin.max() + window_days, "right")
             cols = np.concatenate([order[lo:hi], undated])
-        S = (R[block] @ R[cols].T).tocoo()
+        S = (R[block] @ R[cols].T).tocsr()
+        S.data[S.data < CAND_FLOOR] = 0.0
+        S.eliminate_zeros()
+        S = S.tocoo()
         r, c, v = block[S.row], cols[S.col], S.data
         gap = np.abs(times[r] - times[c])
-        ok = (r != c) & (v >= CAND_FLOOR) & ~(gap > window_days)
+        ok = (r != c) & ~(gap > window_days)
         r, c, v = r[ok], c[ok], v[ok]
         o = np.lexsort((-v, r))
         r, c = r[o], c[o]
@@ -304,7 +320,7 @@ def cluster_docs(docs: Sequence[Doc], *, window_days: float = 4, cut: float | No
     n = len(docs)
     if n == 0:
         return np.zeros(0, dtype=int)
-    X, R = _featurize(docs)
+    X, R = _featurize(docs, window_days)
     times, src = _times(docs), _sources(docs)
     I, J = _edges(X, R, times, src, window_days, cut)
     labels = np.empty(n, dtype=int)
@@ -345,7 +361,7 @@ def assign(new: Sequence[Doc], existing: Sequence[tuple[Doc, int]], *, window_da
         window.append((doc, story))
     docs = [d for d, _ in window] + list(new)
     nw, n = len(window), len(docs)
-    X, R = _featurize(docs)
+    X, R = _featurize(docs, window_days)
     times, src = _times(docs), _sources(docs)
     I, J = _edges(X, R, times, src, window_days, CUT, rows=np.arange(nw, n))
     stories = sorted({s for _, s in window})
