@@ -62,6 +62,19 @@ def make_stories(n: int) -> list[Story]:
     return stories
 
 
+def change_ten(stories: list[Story], *, seed: int) -> tuple[set[int], list[Story]]:
+    """A later run: 10 stories each get one more article (another outlet) and a longer summary."""
+    ids = set(random.Random(seed).sample([s.id for s in stories], 10))
+    out = []
+    for s in stories:
+        if s.id in ids:
+            extra = dataclasses.replace(s.articles[0], id=10**9 + 1000 * seed + s.id, source=f"Outlet late {seed}",
+                                        url=f"https://late.example/{seed}/{s.id}", published=s.last_published + timedelta(hours=2))
+            s = dataclasses.replace(s, articles=s.articles + (extra,), summary=s.summary + " An update.")
+        out.append(s)
+    return ids, out
+
+
 def feeds() -> list[FeedStatus]:
     return [FeedStatus(url=f"https://o{i}.example/feed.xml", name=o, last_success=NOW, articles=10 + i)
             for i, o in enumerate(OUTLETS)]
@@ -113,22 +126,15 @@ def main() -> None:
                          f"{full / n * 1000:.1f} ms", f"{base:.1f} s", f"{full / base:.2f}x", "-", "-"])
             shutil.rmtree(tmp / f"plain{n}", ignore_errors=True)
             if n == sizes[-1]:
-                r = random.Random(3)
-                ids = set(r.sample([s.id for s in stories], 10))
-                changed = []
-                for s in stories:
-                    if s.id in ids:
-                        extra = dataclasses.replace(s.articles[0], id=10**9 + s.id, source="Outlet late",
-                                                    url=f"https://late.example/{s.id}", published=s.last_published + timedelta(hours=2))
-                        s = dataclasses.replace(s, articles=s.articles + (extra,), summary=s.summary + " An update.")
-                    changed.append(s)
-                prof = cProfile.Profile() if args.profile else None
-                if prof:
-                    prof.enable()
+                ids, changed = change_ten(stories, seed=3)
                 inc = build(changed, site, work, changed=ids)
-                if prof:
-                    prof.disable()
                 rows.append([f"{n:,}", "10 stories changed", "-", f"{inc:.1f} s", "-", "-", "-", "< 10 s", verdict(inc < 10)])
+                if args.profile:  # another 10 stories, profiled: the profiler slows what it watches
+                    ids, changed = change_ten(changed, seed=4)
+                    prof = cProfile.Profile()
+                    prof.enable()
+                    build(changed, site, work, changed=ids)
+                    prof.disable()
             shutil.rmtree(site, ignore_errors=True)
             shutil.rmtree(work, ignore_errors=True)
     finally:
@@ -139,7 +145,7 @@ def main() -> None:
     if args.profile:
         s = io.StringIO()
         pstats.Stats(prof, stream=s).sort_stats("cumulative").print_stats(25)
-        print("\ncProfile of the incremental run (top 25 cumulative):\n" + s.getvalue())
+        print("\ncProfile of a second 10-story incremental run, not the timed one (top 25 cumulative):\n" + s.getvalue())
 
 
 if __name__ == "__main__":
