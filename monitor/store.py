@@ -142,6 +142,7 @@ class Store:
         path = Path(path)
         if not path.exists() and not create:
             raise StoreError(f"{path}: no database yet (run `monitor run` first)")
+        existed = path.exists() and path.stat().st_size > 0
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(path, isolation_level=None, timeout=30)
@@ -150,6 +151,8 @@ class Store:
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")
             db.execute("PRAGMA foreign_keys = ON")
+            if existed:
+                _check_not_corrupt(db, path)
             store = cls(db, path)
             store._migrate()
             return store
@@ -291,6 +294,18 @@ class Store:
                 )
             )
         return out
+
+
+def _check_not_corrupt(db: sqlite3.Connection, path: Path) -> None:
+    """Refuse a damaged database before anything writes to it: a run on a file with a few overwritten pages
+    otherwise wrote its first transactions and failed halfway (PRAGMA quick_check reads every page once;
+    about a second per few hundred MB)."""
+    problems = [" ".join(str(r[0]).split()) for r in db.execute("PRAGMA quick_check(3)").fetchall()]
+    if problems != ["ok"]:
+        db.close()
+        detail = "; ".join(p.replace("*** in database main ***", "").strip() for p in problems)[:200]
+        raise StoreError(f"{path}: the database is corrupt ({detail}); nothing was changed. "
+                         "Restore a backup, or move the file aside to start afresh")
 
 
 def facts_to_json(facts: Iterable[Fact]) -> str:
