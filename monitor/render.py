@@ -101,8 +101,11 @@ def _time_tag(t: datetime, text: str) -> str:
 
 
 def front_matter(title: str, *, hide: Sequence[str] = ("navigation", "toc")) -> str:
-    """YAML front matter. The title is escaped HTML because the theme prints page.meta.title unescaped."""
-    lines = ["---", f"title: {json.dumps(esc(title))}", "hide:"] + [f"  - {h}" for h in hide] + ["---", ""]
+    """YAML front matter. The title is escaped HTML because the theme prints page.meta.title unescaped, and
+    ASCII (other characters as numeric entities): json.dumps writes an emoji as a surrogate-pair escape, which
+    mkdocs' YAML reader refuses, and the page then showed its front matter as text."""
+    ascii_title = esc(title).encode("ascii", "xmlcharrefreplace").decode("ascii")
+    lines = ["---", f"title: {json.dumps(ascii_title)}", "hide:"] + [f"  - {h}" for h in hide] + ["---", ""]
     return "\n".join(lines)
 
 
