@@ -6,16 +6,17 @@ and a block of "what coverage of one event shares": numbers and names. Blocks ar
 and L2-normalised; similarity is cosine. Pairs further apart in time than the window cannot link,
 and two articles of one outlet pay a distance penalty unless nearly identical.
 
-Clustering is scipy average linkage cut at a distance, made to scale by blocking: candidate pairs
-share a rare word or name; pairs whose (penalised) similarity passes the cut form a graph whose
-connected components are clustered separately. Average linkage never merges two groups without one
-pair closer than the cut, so this gives the same clusters as one big linkage while memory and time
-stay about linear (only components are squared).
+Clustering is scipy average linkage cut at a distance, made to scale: features are fitted once per
+run (char n-grams once per distinct word); each doc's candidates are its NEIGHBOURS nearest docs by
+cosine over the rarer words and names (rare for a window's worth of docs), searched in time order
+against the docs of its window only; candidate pairs whose penalised distance passes the cut form a
+graph, and each connected component is clustered alone (components over MAX_COMPONENT docs in time
+slices). Time and memory grow with docs x window size, not docs squared.
 
-`assign()` is incremental: new docs are clustered with the existing docs of the time window; a new
-doc joins the existing story its cluster mostly holds, else opens a new story. Existing docs never
-move. `cluster_lines()` (the `monitor cluster` command) feeds a JSON-lines file through `assign()`
-in time order; `related()` finds similar other stories for "related stories" links.
+`assign()` (`monitor run`) clusters the new docs with the existing stories of the window that they
+come close to; two existing stories never merge and existing docs never move. `cluster_lines()`
+(`monitor cluster`) clusters a whole file at once with the same features and rules. `related()`
+finds similar other stories for "related stories" links.
 """
 
 from __future__ import annotations
