@@ -35,7 +35,7 @@ HOSTILE = [
     '--8<-- "/etc/passwd"', "{{ config }}", "{% include 'x' %}", "| a | b |", "`tick`", "```", "**b**", "<!--", "-->",
     "<![CDATA[", "]]>", "&amp;lt;script&amp;gt;", "&#x202E;", "\u202e", "\x00", "\ufeff", "&", "<", ">", '"', "'",
     "\n---\n", "# heading", "    indented code", "<b onmouseover=alert(7)>", "<style>body{}</style>", "<form action=x>",
-    "javascript:alert(8)", "data:text/html,<script>", "http://ok.example/a?b=<c>", "80% of 1,200", "“a quoted line,” she said",
+    "javascript:alert(8)", "data:text/html,<script>", "http://ok.example/a?b=<c>", "80% of 1,200", "“a quoted line,” she said", "\U0001F680", "\u2028", "\x85",
 ]
 words = st.one_of(st.sampled_from(HOSTILE), st.text(max_size=30), st.sampled_from(["AI", "lab", "pause", "agents", "2026"]))
 phrase = st.lists(words, max_size=6).map(" ".join)

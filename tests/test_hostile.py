@@ -231,6 +231,9 @@ def test_markup_in_titles_summaries_and_authors_is_literal_and_inert(hostile):
                     "<script>alert(6)</script> literal markup", "Eve [x](javascript:alert(10))",
                     "First paragraph js link and data link"):
         assert literal in texts, literal
+    assert "hide: - navigation" not in texts  # every page's front matter was read as front matter
+    rocket = [p for p in config.site_dir.glob("stories/*/index.html") if "\U0001F680" in p.read_text()]
+    assert rocket  # an emoji in a headline survives to its page (it once broke the page's front matter)
     articles = _articles(config)
     # links that are not http(s) never become articles
     assert not [u for u in articles if not u.startswith("http://")]
