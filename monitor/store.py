@@ -280,7 +280,8 @@ class Store:
         return stories
 
     def feed_statuses(self, feed_names: dict[str, str] | None = None, tags: dict[str, tuple[str, ...]] | None = None) -> list[FeedStatus]:
-        counts = dict(self.db.execute("SELECT feed_url, count(*) FROM articles GROUP BY feed_url").fetchall())
+        # what each feed listed, so an article carried by two feeds counts for both
+        counts = dict(self.db.execute("SELECT feed_url, count(DISTINCT article_id) FROM entries GROUP BY feed_url").fetchall())
         out = []
         for r in self.db.execute("SELECT * FROM feeds ORDER BY name COLLATE NOCASE"):
             if feed_names is not None and r["url"] not in feed_names:
