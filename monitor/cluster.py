@@ -34,11 +34,12 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial.distance import squareform
 
 from monitor.errors import ClusterError
-from monitor.features import Doc, featurize, sources, times as doc_times
+from monitor.features import Doc, featurize, has_text, sources, times as doc_times
 
 __all__ = ["Doc", "assign", "cluster_docs", "cluster_lines", "related"]
 
-CUT = 0.75  # average-linkage distance cut (1 - cosine); tuned on benchmarks, see docs/clustering.md
+CUT = 0.75  # average-linkage distance cut (1 - cosine) for articles with text; see docs/clustering.md
+CUT_HEADLINES = 0.93  # ... and for pairs in which either doc is a bare headline (short texts are less similar)
 SAME_SOURCE_PENALTY = 0.12  # added to the distance between two articles of one outlet ...
 SAME_SOURCE_EXEMPT = 0.6  # ... unless they are at least this similar
 TIME_PENALTY = 0.08  # added distance at a gap of one full window (linear in the gap)
@@ -47,8 +48,12 @@ NEIGHBOURS = 20  # candidate neighbours kept per doc
 CAND_FLOOR = 0.05  # ... with at least this rare-word cosine
 
 
-def _penalise(sim: np.ndarray, ti, tj, si, sj, window_days: float) -> np.ndarray:
-    """Distances from similarities, with the time and same-outlet rules applied."""
+def _penalise(sim: np.ndarray, ti, tj, si, sj, fi, fj, window_days: float) -> np.ndarray:
+    """Distances from similarities, with the time, same-outlet and headline-only rules applied.
+
+    `fi`, `fj` are the docs' distance factors (`_factors`): a pair in which either doc is a bare
+    headline has its distance scaled by CUT / CUT_HEADLINES, i.e. it is cut at CUT_HEADLINES.
+    """
     gap = np.abs(ti - tj)
     far = gap > window_days  # False when a time is unknown (NaN)
     gap = np.nan_to_num(gap, nan=0.0, copy=False)
@@ -58,6 +63,7 @@ def _penalise(sim: np.ndarray, ti, tj, si, sj, window_days: float) -> np.ndarray
     dist[far] = 1.0 + TIME_PENALTY
     same = (si == sj) & (si >= 0) & (sim < SAME_SOURCE_EXEMPT)
     dist[same] += SAME_SOURCE_PENALTY
+    dist *= np.minimum(fi, fj)
     np.clip(dist, 0.0, None, out=dist)
     return dist
 
@@ -127,11 +133,16 @@ def _linkage_labels(dist: np.ndarray, cut: float) -> np.ndarray:
     return fcluster(z, t=cut, criterion="distance")
 
 
-def _dense_dist(X: csr_matrix, idx: np.ndarray, times, src, window_days: float) -> np.ndarray:
+def _dense_dist(X: csr_matrix, idx: np.ndarray, times, src, fac, window_days: float) -> np.ndarray:
     Xc = X[idx]
     sim = (Xc @ Xc.T).toarray()
-    t, s = times[idx], src[idx]
-    return _penalise(sim, t[:, None], t[None, :], s[:, None], s[None, :], window_days)
+    t, s, f = times[idx], src[idx], fac[idx]
+    return _penalise(sim, t[:, None], t[None, :], s[:, None], s[None, :], f[:, None], f[None, :], window_days)
+
+
+def _factors(docs: Sequence[Doc]) -> np.ndarray:
+    """Per-doc distance factor: 1.0 for an article with text, CUT / CUT_HEADLINES for a bare headline."""
+    return np.where(has_text(docs), 1.0, CUT / CUT_HEADLINES)
 
 
 def _components(n: int, I: np.ndarray, J: np.ndarray) -> list[np.ndarray]:
@@ -141,10 +152,10 @@ def _components(n: int, I: np.ndarray, J: np.ndarray) -> list[np.ndarray]:
     return np.split(order, np.flatnonzero(np.diff(comp[order])) + 1)
 
 
-def _edges(X, R, times, src, window_days, cut, rows=None):
+def _edges(X, R, times, src, fac, window_days, cut, rows=None):
     I, J = _candidates(R, times, window_days, rows)
     sims = _pair_sims(X, I, J)
-    dist = _penalise(sims, times[I], times[J], src[I], src[J], window_days)
+    dist = _penalise(sims, times[I], times[J], src[I], src[J], fac[I], fac[J], window_days)
     keep = dist <= cut
     return I[keep], J[keep]
 
@@ -157,7 +168,8 @@ def cluster_docs(docs: Sequence[Doc], *, window_days: float = 4, cut: float | No
         return np.zeros(0, dtype=int)
     X, R = featurize(docs, window_days)
     times, src = doc_times(docs), sources(docs)
-    I, J = _edges(X, R, times, src, window_days, cut)
+    fac = _factors(docs) * (CUT / cut)  # an explicit cut moves both cuts by the same ratio
+    I, J = _edges(X, R, times, src, fac, window_days, CUT)
     labels = np.empty(n, dtype=int)
     next_label = 0
     for group in _components(n, I, J):
@@ -168,7 +180,7 @@ def cluster_docs(docs: Sequence[Doc], *, window_days: float = 4, cut: float | No
         else:
             pieces = [group]
         for piece in pieces:
-            sub = _linkage_labels(_dense_dist(X, piece, times, src, window_days), cut) if len(piece) > 1 else np.ones(1, int)
+            sub = _linkage_labels(_dense_dist(X, piece, times, src, fac, window_days), CUT) if len(piece) > 1 else np.ones(1, int)
             labels[piece] = sub - 1 + next_label
             next_label += int(sub.max())
     return labels
@@ -198,7 +210,8 @@ def assign(new: Sequence[Doc], existing: Sequence[tuple[Doc, int]], *, window_da
     nw, n = len(window), len(docs)
     X, R = featurize(docs, window_days)
     times, src = doc_times(docs), sources(docs)
-    I, J = _edges(X, R, times, src, window_days, CUT, rows=np.arange(nw, n))
+    fac = _factors(docs)
+    I, J = _edges(X, R, times, src, fac, window_days, CUT, rows=np.arange(nw, n))
     stories = sorted({s for _, s in window})
     node = {s: n + k for k, s in enumerate(stories)}
     story = np.array([s for _, s in window], dtype=object)
@@ -210,7 +223,7 @@ def assign(new: Sequence[Doc], existing: Sequence[tuple[Doc, int]], *, window_da
         group = np.sort(group[group < n])
         if not np.any(group >= nw):
             continue
-        dist = _dense_dist(X, group, times, src, window_days)
+        dist = _dense_dist(X, group, times, src, fac, window_days)
         old = group < nw
         if old.any():
             st = story[group[old]]

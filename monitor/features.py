@@ -25,6 +25,7 @@ from sklearn.preprocessing import normalize
 LEAD_WORDS = 150  # events are told in the lead
 TITLE_TIMES = 2  # the title's word grams are counted this many times (the lead's once)
 W_WORDS, W_CHARS, W_NAMES = 1.0, 0.8, 0.9  # block weights
+TEXT_MIN_WORDS = 8  # a doc with fewer words of text is treated as a bare headline
 CAND_MAX_DF, CAND_MIN_DF = 0.05, 60  # a word in more than this share of a window's docs (and > 60) makes no candidates
 
 
@@ -172,6 +173,11 @@ def _counts(items: list[list[str]], options: dict) -> csr_matrix:
     if not any(items):
         return csr_matrix((len(items), 0))
     return CountVectorizer(**options).fit_transform(items).tocsr()
+
+
+def has_text(docs: Sequence[Doc]) -> np.ndarray:
+    """True for each doc with at least TEXT_MIN_WORDS words of text besides its title."""
+    return np.array([len(d.text.split(None, TEXT_MIN_WORDS)) >= TEXT_MIN_WORDS for d in docs], dtype=bool)
 
 
 def times(docs: Sequence[Doc]) -> np.ndarray:
