@@ -21,11 +21,13 @@ finds similar other stories for "related stories" links.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 
 import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
@@ -243,19 +245,29 @@ def assign(new: Sequence[Doc], existing: Sequence[tuple[Doc, int]], *, window_da
     return out
 
 
-def _parse_time(value, lineno: int) -> datetime | None:
-    if value in (None, ""):
+def _parse_time(value) -> datetime | None:
+    """ISO 8601, RFC 822 (as in RSS) or epoch seconds; None when absent or unreadable (the item then joins
+    stories on content alone)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            return datetime.fromtimestamp(value, tz=timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            return None
+    if not isinstance(value, str) or not value.strip():
         return None
-    if not isinstance(value, str):
-        raise ClusterError(f"line {lineno}: 'published' must be an ISO 8601 string")
     try:
         t = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError as e:
-        raise ClusterError(f"line {lineno}: bad 'published' value {value!r}") from e
+    except ValueError:
+        try:
+            t = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
     return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
 
 
-def _parse_line(line: str, lineno: int) -> Doc:
+def _parse_line(line: str, lineno: int) -> tuple[object, Doc]:
+    """(the id as given, the Doc). Only invalid JSON and a missing id are errors: an item with no title or
+    text still gets a line of output (a story of its own)."""
     try:
         obj = json.loads(line)
     except json.JSONDecodeError as e:
@@ -265,13 +277,12 @@ def _parse_line(line: str, lineno: int) -> Doc:
     ident = obj.get("id")
     if ident is None or isinstance(ident, (dict, list, bool)):
         raise ClusterError(f"line {lineno}: missing or invalid 'id'")
-    title = obj.get("title")
-    if not isinstance(title, str) or not title.strip():
-        raise ClusterError(f"line {lineno}: missing or empty 'title'")
-    text, source = obj.get("text") or "", obj.get("source") or ""
-    if not isinstance(text, str) or not isinstance(source, str):
-        raise ClusterError(f"line {lineno}: 'text' and 'source' must be strings")
-    return Doc(id=str(ident), title=title, text=text, source=source, published=_parse_time(obj.get("published"), lineno))
+    title, text, source = (_string(obj.get(k)) for k in ("title", "text", "source"))
+    return ident, Doc(id=str(ident), title=title, text=text, source=source, published=_parse_time(obj.get("published")))
+
+
+def _string(value) -> str:
+    return value if isinstance(value, str) else "" if value is None else str(value)
 
 
 def cluster_lines(lines: Iterable[str], *, window_days: float = 4) -> Iterator[str]:
@@ -283,16 +294,12 @@ def cluster_lines(lines: Iterable[str], *, window_days: float = 4) -> Iterator[s
     """
     docs: list[Doc] = []
     raw_ids: list = []
-    seen: set[str] = set()
     for lineno, line in enumerate(lines, 1):
         if not line.strip():
             continue
-        doc = _parse_line(line, lineno)
-        if doc.id in seen:
-            raise ClusterError(f"line {lineno}: duplicate id {doc.id!r}")
-        seen.add(doc.id)
-        docs.append(doc)
-        raw_ids.append(json.loads(line)["id"])
+        ident, doc = _parse_line(line, lineno)
+        raw_ids.append(ident)
+        docs.append(dataclasses.replace(doc, id=str(len(docs))))  # positions: ids given twice stay two items
     labels = cluster_docs(docs, window_days=window_days)
     number: dict[int, int] = {}
     for rid, lab in zip(raw_ids, labels.tolist()):

@@ -99,14 +99,28 @@ def test_cluster_lines_round_trip():
 
 
 @pytest.mark.parametrize("bad,msg", [
-    ("{not json", "line 2"),
-    (json.dumps({"id": "x"}), "line 2: missing or empty 'title'"),
-    (json.dumps({"id": "x", "title": "t", "published": "yesterday"}), "line 2: bad 'published'"),
-    (json.dumps([1, 2]), "line 2"),
+    ("{not json", "line 2: not valid JSON"),
+    (json.dumps({"title": "no id"}), "line 2: missing or invalid 'id'"),
+    (json.dumps([1, 2]), "line 2: expected a JSON object"),
 ])
 def test_cluster_lines_bad_line_names_its_number(bad, msg):
     with pytest.raises(ClusterError, match=msg):
         list(cluster_lines([line(HELIX_A), bad]))
+
+
+def test_cluster_lines_keeps_going_on_odd_but_readable_items():
+    rows = [
+        json.dumps({"id": 1, "title": "Central bank raises rates by half a point to fight inflation",
+                    "published": "Mon, 02 Nov 2026 10:00:00 GMT"}),
+        json.dumps({"id": "b2", "title": "Rates go up 0.5 points as central bank battles prices", "published": 1793613600}),
+        json.dumps({"id": 3, "title": "Storm Elin batters northern coast, thousands without power", "published": "yesterday"}),
+        json.dumps({"id": 3, "title": "Thousands lose power as Storm Elin hits the north coast", "text": None}),
+        json.dumps({"id": 5}),
+    ]
+    out = [json.loads(x) for x in cluster_lines(rows)]
+    assert [o["id"] for o in out] == [1, "b2", 3, 3, 5]  # one line per input, ids as given, even repeated
+    stories = [o["story"] for o in out]
+    assert stories[0] == stories[1] and stories[2] == stories[3] and len(set(stories)) == 3
 
 
 def test_related_links_similar_other_stories():
