@@ -217,7 +217,7 @@ def _store_extraction(store: Store, article_id: int, ex: Extracted, final_url: s
         row = db.execute("SELECT * FROM articles WHERE id = ?", (article_id,)).fetchone()
         if row is None:
             return None
-        aliases = [final_url]
+        aliases = [final_url]  # as fetched (after redirects), and canonical forms below
         target = article_id
         if ex.canonical_url:
             try:
@@ -234,11 +234,11 @@ def _store_extraction(store: Store, article_id: int, ex: Extracted, final_url: s
                 else:
                     db.execute("UPDATE articles SET url = ? WHERE id = ?", (canonical, article_id))
                 aliases.append(canonical)
-        for alias in aliases:
-            try:
-                alias = canonical_url(alias) if alias != final_url else alias
-            except ValueError:
-                continue
+        try:
+            aliases.append(canonical_url(final_url))
+        except ValueError:
+            pass
+        for alias in dict.fromkeys(aliases):
             db.execute("INSERT OR IGNORE INTO article_urls(url, article_id) VALUES (?, ?)", (alias, target))
         published, has_time = best_published(parse_iso(row["published"]), bool(row["published_has_time"]), ex.published, ex.published_has_time)
         db.execute(
