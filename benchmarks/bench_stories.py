@@ -3,7 +3,7 @@
 new articles assigned into the 100,000-article archive. Baseline: all-pairs cosine on a sample.
 
     .venv/bin/python benchmarks/bench_stories.py            # 10,000 and 100,000
-    .venv/bin/python benchmarks/bench_stories.py --quick    # 2,000 and 20,000
+    .venv/bin/python benchmarks/bench_stories.py --quick    # 1,000 and 10,000
     .venv/bin/python benchmarks/bench_stories.py --profile  # also cProfile the larger size
 
 The articles arrive at 1,000 a day (so 100,000 span 100 days): each event is reported by 1-6 outlets in
@@ -212,7 +212,7 @@ def main() -> None:
     if args.one:
         print(json.dumps(one_size(args.one, args.profile, args.daily)))
         return
-    small, big = (2000, 20000) if args.quick else (10000, 100000)
+    small, big = (1000, 10000) if args.quick else (10000, 100000)
     print(machine_line())
     results = []
     for n in (small, big):
