@@ -25,7 +25,7 @@ from monitor.models import Topic
 RELEVANCE_THRESHOLD = 0.5
 
 TITLE_PHRASE = 1.0  # one phrase in the title passes on its own
-TITLE_TERM = 0.3  # a title needs two specific terms, or a term and support from the text
+TITLE_TERM = 0.35  # a title needs two terms (one may be ambiguous), or a term and support from the text
 TEXT_PHRASE = 1.0
 TEXT_TERM = 0.35
 TEXT_WORDS_UNIT = 300  # text hits are divided by 1 + words / this
