@@ -175,18 +175,26 @@ def feeds(ctx, config_path: str, as_json: bool) -> None:
         click.echo(render_table(rows, width=os.get_terminal_size(sys.stdout.fileno()).columns if sys.stdout.isatty() else 160))
 
 
+sub_config_option = click.option(
+    "--config", "sub_config", default=None, type=click.Path(dir_okay=False),
+    help="The feeds.yaml to use (may also be given before the subcommand).",
+)
+
+
 @feeds.command(name="import")
 @click.argument("opml_file", type=click.Path(exists=True, dir_okay=False))
+@sub_config_option
 @click.pass_obj
-def feeds_import(config_path: str, opml_file: str) -> None:
+def feeds_import(config_path: str, opml_file: str, sub_config: str | None) -> None:
     """Add the feeds of an OPML file to feeds.yaml, keeping its comments and order.
 
     Feeds already listed are skipped. Bad OPML leaves feeds.yaml untouched.
 
-    Example: monitor feeds --config feeds.yaml import subscriptions.opml
+    Example: monitor feeds import subscriptions.opml --config feeds.yaml
     """
     from .opml import import_into_config, parse_opml
 
+    config_path = sub_config or config_path
     try:
         new = parse_opml(Path(opml_file).read_bytes(), path=opml_file)
         report = import_into_config(Path(config_path), new)
@@ -201,15 +209,16 @@ def feeds_import(config_path: str, opml_file: str) -> None:
 
 @feeds.command(name="export")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+@sub_config_option
 @click.pass_obj
-def feeds_export(config_path: str, output: str | None) -> None:
+def feeds_export(config_path: str, output: str | None, sub_config: str | None) -> None:
     """Write the configured feeds as OPML 2.0 (for any feed reader).
 
-    Example: monitor feeds --config feeds.yaml export -o feeds.opml
+    Example: monitor feeds export --config feeds.yaml -o feeds.opml
     """
     from .opml import export_opml
 
-    config = _load(config_path)
+    config = _load(sub_config or config_path)
     data = export_opml(config.feeds, title=config.site_title)
     if output:
         Path(output).write_bytes(data)

@@ -75,7 +75,7 @@ def test_opml_export_then_import_round_trip_through_the_cli(tmp_path):
     assert exported.returncode == 0, exported.stderr
     target = tmp_path / "other.yaml"
     target.write_text("# another config\nfeeds:\n  # keep me\n  - url: https://b.example/rss\n")
-    imported = monitor("feeds", "--config", str(target), "import", str(tmp_path / "out.opml"))
+    imported = monitor("feeds", "import", str(tmp_path / "out.opml"), "--config", str(target))
     assert imported.returncode == 0, imported.stderr
     assert "1 added, 1 skipped" in imported.stdout
     text = target.read_text()
