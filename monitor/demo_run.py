@@ -6,8 +6,10 @@ previous demo's URLs would not match); the site is replaced atomically like any 
 
 from __future__ import annotations
 
-import dataclasses
+import io
 from pathlib import Path
+
+from ruamel.yaml import YAML
 
 from .config import load_config
 from .demo import build_routes, demo_config, load_corpus
@@ -23,10 +25,16 @@ def run_demo(workdir: Path, site_dir: Path | None = None) -> tuple[RunSummary, P
     with LoopbackServer() as server:
         server.routes.update(build_routes(corpus, server.base))
         config_path = workdir / "feeds.yaml"
-        config_path.write_text(demo_config(server.base, workdir), encoding="utf-8")
+        text = demo_config(server.base, workdir)
+        if site_dir is not None:  # so that `monitor serve --config <workdir>/feeds.yaml` finds it too
+            yaml = YAML()
+            data = yaml.load(text)
+            data["site_dir"] = str(site_dir.resolve())
+            out = io.StringIO()
+            yaml.dump(data, out)
+            text = out.getvalue()
+        config_path.write_text(text, encoding="utf-8")
         config = load_config(config_path)
-        if site_dir is not None:
-            config = dataclasses.replace(config, site_dir=site_dir.resolve())
         for suffix in ("", "-wal", "-shm"):
             Path(str(config.database) + suffix).unlink(missing_ok=True)
         summary = run(config)
