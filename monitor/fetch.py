@@ -53,6 +53,8 @@ ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, app
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 MAX_HINT = 86_400  # a server may not push its next visit (max-age, Retry-After) beyond a day
 _CHUNK = 64 * 1024
+DRAIN_BYTES = 64 * 1024  # an unwanted body (304, redirect, error page) up to this size is read to keep the connection
+DRAIN_SECONDS = 2.0  # ... if it arrives within this time
 
 
 @dataclass(frozen=True)
@@ -329,6 +331,8 @@ class Fetcher:
             response = await client.send(client.build_request("GET", current, headers=headers), stream=True)
             try:
                 status = response.status_code
+                if status == 304 or not 200 <= status < 300:  # no body we keep: read it only to reuse the connection
+                    await _drain(response)
                 if status in REDIRECT_STATUSES:
                     location = response.headers.get("location")
                     if not location:
@@ -414,6 +418,27 @@ async def _read_body(url: str, response: httpx.Response, limit: int, where: str)
                 raise too_big
             parts.append(chunk)
     return b"".join(parts)
+
+
+async def _drain(response: httpx.Response) -> None:
+    """Read the rest of a body we do not keep (304, redirect, error page), so that httpcore sees the message end
+    and puts the connection back in its pool; a response closed before its end costs its connection.
+
+    Only a small body that arrives promptly is worth it: past DRAIN_BYTES or DRAIN_SECONDS, or on any error, stop
+    and let aclose() drop the connection (the request's own deadline still bounds the whole exchange).
+    """
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > DRAIN_BYTES:
+        return
+    size = 0
+    try:
+        async with asyncio.timeout(DRAIN_SECONDS):
+            async for raw in response.aiter_raw():
+                size += len(raw)
+                if size > DRAIN_BYTES:
+                    return
+    except (TimeoutError, httpx.HTTPError, OSError):
+        return
 
 
 def _header_safe(value: str | None) -> bool:

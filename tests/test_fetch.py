@@ -27,6 +27,7 @@ from .fetch_servers import (
     closed_port,
     dripping,
     gzip_of_zeros,
+    read_request,
     short_body_then_close,
     short_body_then_wait,
     silent,
@@ -232,6 +233,19 @@ def test_read_timeout(server):
     assert "timed out after 1 s" in str(error)
 
 
+def error_page_that_never_ends(conn, stop) -> None:
+    """A 404 that claims 500 bytes of body, sends 10, then keeps the connection open and silent."""
+    read_request(conn)
+    conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 500\r\n\r\nnot found ")
+    stop.wait(30)
+
+
+def test_an_unfinished_error_body_is_not_waited_for():
+    with RawServer(error_page_that_never_ends) as liar:
+        error = fetch_error(liar.url("/"), read_timeout=20, deadline=10)
+    assert (error.status, error.reason) == (404, "HTTP 404")  # not "timed out after 10 s"
+
+
 def test_lying_content_length_is_an_error_not_a_hang():
     with RawServer(short_body_then_close) as liar:
         error = fetch_error(liar.url("/"))
@@ -302,6 +316,59 @@ def test_many_concurrent_gets_to_several_hosts_respect_the_limits():
     assert all(peak[h] <= 2 for h in hosts), peak
     assert peak["all"] <= 6, peak
     assert peak["all"] > 2, peak  # hosts were served side by side, not one after another
+
+
+def counting(server) -> set:
+    """Routes on `server` that note each client port (one per TCP connection) before answering:
+    /feed.xml 200 then 304 on its ETag, /moved 302 with a small body, /gone 404 with a small body."""
+    ports: set = set()
+    etag = '"v1"'
+
+    def answer(h, status: int, body: bytes = b"", headers: dict | None = None):
+        ports.add(h.client_address[1])
+        h.send_response(status)
+        for k, v in {"Content-Length": str(len(body)), **(headers or {})}.items():
+            h.send_header(k, v)
+        h.end_headers()
+        h.wfile.write(body)
+
+    server.routes["/feed.xml"] = lambda h: (answer(h, 304, headers={"ETag": etag}) if h.headers.get("If-None-Match") == etag
+                                            else answer(h, 200, FEED, {"ETag": etag}))
+    server.routes["/moved"] = lambda h: answer(h, 302, b"<p>moved to /feed.xml</p>" * 20, {"Location": "/feed.xml"})
+    server.routes["/gone"] = lambda h: answer(h, 404, b"<p>no such page</p>" * 20)
+    server.routes["/big"] = lambda h: answer(h, 200, b"x" * 50_000)
+    return ports
+
+
+def test_304_redirect_and_error_bodies_leave_the_connection_reusable(server):
+    ports = counting(server)
+
+    async def many():
+        async with Fetcher(allow_private_networks=True, per_host=1) as fetcher:
+            first = await fetcher.get(server.url("/feed.xml"))
+            statuses = [(await fetcher.get(server.url("/feed.xml"), etag=first.etag)).status for _ in range(5)]
+            statuses.append((await fetcher.get(server.url("/moved"), etag=first.etag)).status)
+            for _ in range(3):
+                with pytest.raises(FetchError, match="HTTP 404"):
+                    await fetcher.get(server.url("/gone"))
+            return first.status, statuses
+
+    assert run(many()) == (200, [304] * 6)
+    assert len(server.requests) == 11
+    assert len(ports) == 1, f"{len(ports)} connections for 11 requests"
+
+
+def test_a_body_over_the_cap_is_still_cut_off_and_the_next_request_works(server):
+    ports = counting(server)
+
+    async def two():
+        async with Fetcher(allow_private_networks=True, per_host=1) as fetcher:
+            with pytest.raises(FetchError, match="body larger than 1000 bytes"):
+                await fetcher.get(server.url("/big"), max_bytes=1000)
+            return await fetcher.get(server.url("/feed.xml"))
+
+    assert run(two()).content == FEED
+    assert len(ports) == 2  # the cut-off body cost its connection; nothing waited for the rest of it
 
 
 # ---------------------------------------------------------------- network failures are FetchErrors
