@@ -1,51 +1,134 @@
 """Near-duplicate articles by content: syndicated wire copy, AMP/print pages, republished text.
 
 `signature()` turns an article text into a MinHash of its word 5-shingles (128 permutations shared by
-every signature, crc32 as the fast base hash) and returns it as bytes, so the caller can store it in
-SQLite and rebuild a `DuplicateIndex` over a recent window. `DuplicateIndex` finds candidates with
-MinHash LSH (cost about linear in the number of articles) and confirms them by estimated Jaccard.
+every signature, datasketch's "affine32" permutations) and returns it as bytes, so the caller can store
+it in SQLite and rebuild a `DuplicateIndex` over a recent window. `DuplicateIndex` finds candidates with
+MinHash LSH bands (cost about linear in the number of articles) and confirms them by estimated Jaccard.
 
 A republished wire story with another header, footer or "first appeared on" note keeps most of its
 shingles (Jaccard well above 0.7); two outlets writing their own reports of one event share few
 5-word runs (Jaccard below 0.2), so they are never merged here: that is the clustering's job.
+
+Everything per text is numpy work on its code points, no Python per word or per shingle: words
+(runs of letters and digits, joined by ' . , - between two of them, after lowercasing) are found
+from a character table, each word is hashed by a polynomial over its code points (prefix sums),
+a shingle's hash is a weighted sum of its five word hashes, and the 128 minimums are one vectorised
+(a * h + b) over all shingles. Format 2 (first byte 0x02); format-1 signatures (crc32 of each
+shingle's text, made one Python call per shingle) are no longer produced and count as no signature.
 """
 
 from __future__ import annotations
 
-import re
-import zlib
+from functools import lru_cache
 
 import numpy as np
-from datasketch import MinHash, MinHashLSH
+from datasketch import MinHash
+from datasketch.lsh import _optimal_param
 
 NUM_PERM = 128
 SHINGLE = 5
 MIN_WORDS = 40
 _SCHEME = "affine32"
-_VERSION = b"\x01"  # first byte of every signature: the format, so old rows can be recognised
+_VERSION = b"\x02"  # first byte of every signature: the format, so old rows can be recognised
 
-_WORD = re.compile(r"[^\W_]+(?:['’.,-][^\W_]+)*", re.UNICODE)
 _TEMPLATE = MinHash(num_perm=NUM_PERM, seed=20240611, scheme=_SCHEME)  # the shared permutations
+_A, _B = (np.asarray(p, dtype=np.uint32) for p in _TEMPLATE.permutations)
 _SIG_BYTES = 1 + NUM_PERM * 4
 
+# ----------------------------------------------------------------------------- words and their hashes
 
-def _hash32(b: bytes) -> int:
-    return zlib.crc32(b)
+_JOINERS = "'.,-"  # inside a word when between two letters/digits ("don't", "U.S.", "3,000", "co-founder")
+_ASCII_WORD = np.array([chr(i).isalnum() for i in range(128)], dtype=bool)
+_ASCII_JOIN = np.array([chr(i) in _JOINERS for i in range(128)], dtype=bool)
+_X = np.uint64(0x9E3779B97F4A7C15)  # odd: invertible modulo 2**64
+_X_INV = np.uint64(pow(int(_X), -1, 1 << 64))
+_POW = np.ones(1, dtype=np.uint64)  # _X ** i and _X_INV ** i modulo 2**64, grown on demand
+_POW_INV = np.ones(1, dtype=np.uint64)
+_MIX = np.array([0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x85EBCA77C2B2AE63, 0x27D4EB2F165667C5,
+                 0xFF51AFD7ED558CCD], dtype=np.uint64)  # one odd weight per shingle position
 
 
-def _words(text: str) -> list[str]:
-    return [w.lower().replace("’", "'") for w in _WORD.findall(text)]
+def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
+    global _POW, _POW_INV
+    if len(_POW) < n:
+        size = max(n, 2 * len(_POW), 4096)
+        _POW = np.cumprod(np.r_[np.uint64(1), np.full(size - 1, _X, dtype=np.uint64)], dtype=np.uint64)
+        _POW_INV = np.cumprod(np.r_[np.uint64(1), np.full(size - 1, _X_INV, dtype=np.uint64)], dtype=np.uint64)
+    return _POW[:n], _POW_INV[:n]
+
+
+def _is_word_char(cp: np.ndarray) -> np.ndarray:
+    """str.isalnum() of each code point (what the regex class [^\\W_] matches)."""
+    out = np.zeros(len(cp), dtype=bool)
+    low = cp < 128
+    out[low] = _ASCII_WORD[cp[low]]
+    high = np.flatnonzero(~low)
+    if len(high):
+        uniq, inv = np.unique(cp[high], return_inverse=True)
+        out[high] = np.array([chr(c).isalnum() for c in uniq.tolist()], dtype=bool)[inv]
+    return out
+
+
+def _fmix64(h: np.ndarray) -> np.ndarray:
+    h ^= h >> np.uint64(33)
+    h *= np.uint64(0xFF51AFD7ED558CCD)
+    h ^= h >> np.uint64(33)
+    h *= np.uint64(0xC4CEB9FE1A85EC53)
+    h ^= h >> np.uint64(33)
+    return h
+
+
+def _word_hashes(text: str) -> np.ndarray:
+    """One 64-bit hash per word of `text`, in order (lowercased, ’ read as ')."""
+    t = text.lower().replace("\u2019", "'")
+    if t.isascii():
+        cp = np.frombuffer(t.encode("ascii"), dtype=np.uint8)
+        word, join = _ASCII_WORD[cp], _ASCII_JOIN[cp]
+    else:
+        cp = np.frombuffer(t.encode("utf-32-le"), dtype=np.uint32)
+        word = _is_word_char(cp)
+        join = np.isin(cp, [ord(c) for c in _JOINERS])
+    inside = np.zeros(len(cp) + 2, dtype=bool)  # padded with one non-word character at each end
+    inside[1:-1] = word
+    inside[2:-2] |= join[1:-1] & word[:-2] & word[2:]
+    edges = np.flatnonzero(inside[1:] != inside[:-1])  # integer arrays wrap modulo 2**64 without warnings
+    starts, ends = edges[0::2], edges[1::2]
+    if len(starts) < MIN_WORDS:
+        return np.zeros(0, dtype=np.uint64)
+    pw, inv = _powers(len(cp))
+    prefix = np.zeros(len(cp) + 1, dtype=np.uint64)
+    np.cumsum(cp.astype(np.uint64) * pw, dtype=np.uint64, out=prefix[1:])
+    h = (prefix[ends] - prefix[starts]) * inv[starts]  # sum of c_j * X**(j - start): position-free
+    h += (ends - starts).astype(np.uint64)
+    return _fmix64(h)
+
+
+def _fmix32(h: np.ndarray) -> np.ndarray:
+    """MurmurHash3's finalizer, as datasketch's "affine32" scheme pre-mixes every input hash."""
+    h = h ^ (h >> np.uint32(16))
+    h *= np.uint32(0x85EBCA6B)
+    h ^= h >> np.uint32(13)
+    h *= np.uint32(0xC2B2AE35)
+    h ^= h >> np.uint32(16)
+    return h
+
+
+# ----------------------------------------------------------------------------- signatures
 
 
 def signature(text: str) -> bytes | None:
     """MinHash signature of `text` as bytes, or None when it has fewer than ~40 words."""
-    words = _words(text or "")
+    words = _word_hashes(text or "")
     if len(words) < MIN_WORDS:
         return None
-    shingles = {" ".join(words[i : i + SHINGLE]).encode() for i in range(len(words) - SHINGLE + 1)}
-    m = MinHash(num_perm=NUM_PERM, scheme=_SCHEME, permutations=_TEMPLATE.permutations, hashfunc=_hash32)
-    m.update_batch(shingles)
-    return _VERSION + np.asarray(m.hashvalues, dtype="<u4").tobytes()
+    m = len(words) - SHINGLE + 1
+    sh = words[:m] * _MIX[0]
+    for k in range(1, SHINGLE):
+        sh += words[k : k + m] * _MIX[k]
+    h = _fmix32((sh >> np.uint64(32)).astype(np.uint32))
+    phv = np.multiply.outer(h, _A)
+    phv += _B
+    return _VERSION + phv.min(axis=0).astype("<u4", copy=False).tobytes()
 
 
 def _values(sig: bytes) -> np.ndarray:
@@ -59,36 +142,71 @@ def similarity(a: bytes, b: bytes) -> float:
     return float(np.mean(_values(a) == _values(b)))
 
 
+@lru_cache(maxsize=16)
+def _bands(threshold: float) -> tuple[int, int]:
+    """(bands, rows per band) as datasketch's MinHashLSH chooses them for this threshold."""
+    return _optimal_param(threshold, NUM_PERM, 0.5, 0.5)
+
+
 class DuplicateIndex:
-    """Signatures of recent articles, searchable for near-duplicates (estimated Jaccard >= threshold)."""
+    """Signatures of recent articles, searchable for near-duplicates (estimated Jaccard >= threshold).
+
+    A signature that is not of this format (another version byte or length) is treated as no
+    signature: `add` ignores it and `find` returns None.
+    """
 
     def __init__(self, *, threshold: float = 0.7):
         self.threshold = threshold
         # LSH bands tuned a little below the threshold so that borderline pairs become candidates;
         # the exact estimate below decides.
-        self._lsh = MinHashLSH(threshold=max(0.3, threshold - 0.1), num_perm=NUM_PERM)
-        self._values: dict[int, np.ndarray] = {}
+        b, r = _bands(max(0.3, threshold - 0.1))
+        self._cuts = [(1 + 4 * r * i, 1 + 4 * r * (i + 1)) for i in range(b)]
+        self._tables: list[dict[bytes, int | list[int]]] = [{} for _ in range(b)]
+        self._sigs: dict[int, bytes] = {}
 
     def __len__(self) -> int:
-        return len(self._values)
+        return len(self._sigs)
 
-    def _minhash(self, values: np.ndarray) -> MinHash:
-        return MinHash(num_perm=NUM_PERM, scheme=_SCHEME, hashvalues=values, permutations=_TEMPLATE.permutations)
+    @staticmethod
+    def _usable(sig) -> bool:
+        return isinstance(sig, (bytes, bytearray, memoryview)) and len(sig) == _SIG_BYTES and bytes(sig[:1]) == _VERSION
 
     def add(self, key: int, sig: bytes) -> None:
         """Remember article `key`'s signature (adding a key twice keeps the first)."""
-        if key in self._values:
+        if key in self._sigs or not self._usable(sig):
             return
-        values = _values(sig)
-        self._values[key] = values
-        self._lsh.insert(key, self._minhash(values), check_duplication=False)
+        sig = bytes(sig)
+        self._sigs[key] = sig
+        for (lo, hi), table in zip(self._cuts, self._tables):
+            band = sig[lo:hi]
+            held = table.get(band)
+            if held is None:
+                table[band] = key
+            elif isinstance(held, list):
+                held.append(key)
+            else:
+                table[band] = [held, key]
 
     def find(self, sig: bytes) -> int | None:
         """Key of the stored article most similar to `sig` if at least `threshold` similar; else None."""
-        values = _values(sig)
+        if not self._usable(sig):
+            return None
+        sig = bytes(sig)
+        found: set[int] = set()
+        for (lo, hi), table in zip(self._cuts, self._tables):
+            held = table.get(sig[lo:hi])
+            if held is None:
+                continue
+            if isinstance(held, list):
+                found.update(held)
+            else:
+                found.add(held)
+        if not found:
+            return None
+        values = np.frombuffer(sig, dtype="<u4", offset=1)
         best, best_sim = None, -1.0
-        for key in self._lsh.query(self._minhash(values)):
-            sim = float(np.mean(self._values[key] == values))
-            if sim >= self.threshold and (sim > best_sim or (sim == best_sim and key < best)):
+        for key in sorted(found):
+            sim = float(np.mean(np.frombuffer(self._sigs[key], dtype="<u4", offset=1) == values))
+            if sim >= self.threshold and sim > best_sim:
                 best, best_sim = key, sim
         return best

@@ -48,3 +48,32 @@ def test_best_match_wins_and_signature_is_stable_bytes():
     index.add(7, signature(WIRE + " Additional reporting by Owen Pike and a long correction note appended here."))
     index.add(3, sig)
     assert index.find(sig) == 3
+
+
+def test_signature_of_another_format_counts_as_none():
+    # rows stored by an earlier format (first byte 0x01) or cut short must not break a run
+    old = b"\x01" + signature(WIRE)[1:]
+    index = DuplicateIndex()
+    index.add(1, old)
+    index.add(2, signature(WIRE)[:100])
+    assert len(index) == 0
+    index.add(3, signature(WIRE))
+    assert index.find(old) is None
+    assert index.find(signature(WIRE)) == 3
+
+
+def test_case_and_apostrophes_do_not_matter_and_accents_do():
+    curly = WIRE.replace("company", "company’s own") + " Nous étions là, à Zürich."
+    straight = curly.replace("’", "'").upper()
+    assert signature(curly) == signature(straight)
+    assert similarity(signature(curly), signature(curly.replace("Zürich", "Zurich"))) < 1.0
+
+
+def test_many_copies_each_find_the_first():
+    index = DuplicateIndex()
+    texts = [f"Story {i}: " + " ".join(f"w{i}x{k}" for k in range(60)) for i in range(200)]
+    for i, t in enumerate(texts):
+        assert index.find(signature(t)) is None
+        index.add(i, signature(t))
+    for i, t in enumerate(texts):
+        assert index.find(signature("Shared by arrangement. " + t + " More at our site.")) == i
