@@ -15,18 +15,19 @@ import gc
 import json
 import multiprocessing
 import os
+import queue
 import re
 from collections.abc import Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, CancelledError, wait
+from concurrent.futures import CancelledError
 from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime, timezone
 from typing import TypeVar
 
 import lxml.etree
 import trafilatura
-from pebble import ProcessExpired, ProcessPool
 import trafilatura.metadata as tmeta
 from htmldate import find_date
+from pebble import ProcessExpired, ProcessPool
 from trafilatura.settings import Document, set_date_params
 from trafilatura.utils import load_html
 
@@ -38,6 +39,7 @@ from .urls import absolute_url
 MAX_BYTES = 5_000_000  # input beyond this is cut off before parsing
 MIN_TEXT = 150  # characters: less than this is a teaser, a login wall or an index page, not an article
 TEXT_MAX = 200_000
+IN_FLIGHT_PER_WORKER = 4  # pages handed to the pool ahead of the results, per worker
 EARLIEST_YEAR, LATEST_YEAR = 1990, 2100
 _HAS_TIME = re.compile(r"\d[T ]\d{1,2}:\d\d|^\d{1,2}:\d\d")
 _DATE_META = (
@@ -272,15 +274,31 @@ class Extractor:
             for key, html, url in pages:
                 yield key, _run_here(html, url)
             return
-        futures = {}
-        for key, html, url in pages:
-            futures[self._pool.schedule(_extract_task, args=(bytes(html[:MAX_BYTES]), url), timeout=self.timeout)] = (key, url)
-        pending = set(futures)
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                key, url = futures.pop(future)
+        # A few tasks per worker in flight, refilled as results come back: pebble's bookkeeping and the
+        # pages waiting in its queue stay small, and one queue fed by done-callbacks replaces a
+        # wait(FIRST_COMPLETED) over every pending future (quadratic in the batch size).
+        finished: queue.SimpleQueue = queue.SimpleQueue()
+        running: dict = {}
+        todo = iter(pages)
+
+        def schedule_next() -> None:
+            for key, html, url in todo:
+                future = self._pool.schedule(_extract_task, args=(bytes(html[:MAX_BYTES]), url), timeout=self.timeout)
+                running[future] = (key, url)
+                future.add_done_callback(finished.put)
+                return
+
+        try:
+            for _ in range(IN_FLIGHT_PER_WORKER * self.workers):
+                schedule_next()
+            while running:
+                future = finished.get()
+                key, url = running.pop(future)
+                schedule_next()
                 yield key, self._outcome(future, url)
+        finally:  # the caller stopped early: drop what has not started
+            for future in running:
+                future.cancel()
 
     def _outcome(self, future, url: str) -> Extracted | ExtractError:
         try:
