@@ -36,7 +36,8 @@ def utcnow() -> datetime:
 
 def run(config: Config, *, now: Clock = utcnow, report: Report | None = None, extract_workers: int | None = None) -> RunSummary:
     """Run every stage once. Raises ConfigError/StoreError/BuildError/LockedError; feed and page failures are
-    recorded and counted, never raised."""
+    recorded and counted, never raised. `extract_workers` processes parse feeds and extract pages (None: one
+    per core; 0: both in this process, without time limits)."""
     summary = RunSummary()
     started = time.monotonic()
     deadline = started + config.time_budget
@@ -55,7 +56,7 @@ def _run_stages(config, summary, stage, now, deadline, report, extract_workers) 
             ingest.sync_feeds(store, config.feeds)
             due = ingest.due_feeds(store, config.feeds, now())
             summary.feeds_due = len(due)
-            results = asyncio.run(ingest.fetch_feeds(config, due, store, deadline, report))
+            results = asyncio.run(ingest.fetch_feeds(config, due, store, deadline, report, now=now(), workers=extract_workers))
             for feed, outcome in results:
                 ingest.store_feed_result(store, config, feed, outcome, now(), summary)
             if len(results) < len(due):
