@@ -48,6 +48,7 @@ TIME_PENALTY = 0.08  # added distance at a gap of one full window (linear in the
 MAX_COMPONENT = 1000  # a larger component is clustered in time-ordered slices of this size
 NEIGHBOURS = 20  # candidate neighbours kept per doc
 CAND_FLOOR = 0.05  # ... with at least this rare-word cosine
+SMALL_GROUP = 40  # groups up to this size get their pair distances in one batch; larger ones a dense matrix
 
 
 def _penalise(sim: np.ndarray, ti, tj, si, sj, fi, fj, window_days: float) -> np.ndarray:
@@ -126,20 +127,61 @@ def _pair_sims(X: csr_matrix, I: np.ndarray, J: np.ndarray, batch: int = 50000) 
     return out
 
 
-def _linkage_labels(dist: np.ndarray, cut: float) -> np.ndarray:
-    if len(dist) == 1:
+def _linkage_labels(cond: np.ndarray, size: int, cut: float) -> np.ndarray:
+    """Flat clusters (1..k) of `size` docs from their condensed distances (scipy's pair order)."""
+    if size == 1:
         return np.ones(1, dtype=int)
-    np.fill_diagonal(dist, 0.0)
-    dist = np.minimum(dist, dist.T)
-    z = linkage(squareform(dist, checks=False), method="average")
-    return fcluster(z, t=cut, criterion="distance")
+    if size == 2:  # what linkage + fcluster give for two docs
+        return np.array([1, 1]) if cond[0] <= cut else np.array([1, 2])
+    return fcluster(linkage(cond, method="average"), t=cut, criterion="distance")
 
 
 def _dense_dist(X: csr_matrix, idx: np.ndarray, times, src, fac, window_days: float) -> np.ndarray:
     Xc = X[idx]
+    # only the columns these docs use: a transpose over all of X's columns costs that much per group
+    cols, inv = np.unique(Xc.indices, return_inverse=True)
+    Xc = csr_matrix((Xc.data, inv.ravel().astype(Xc.indices.dtype), Xc.indptr), shape=(len(idx), len(cols)))
     sim = (Xc @ Xc.T).toarray()
     t, s, f = times[idx], src[idx], fac[idx]
-    return _penalise(sim, t[:, None], t[None, :], s[:, None], s[None, :], f[:, None], f[None, :], window_days)
+    dist = _penalise(sim, t[:, None], t[None, :], s[:, None], s[None, :], f[:, None], f[None, :], window_days)
+    np.fill_diagonal(dist, 0.0)
+    return squareform(np.minimum(dist, dist.T), checks=False)
+
+
+_TRIU: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _triu(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column of each pair (i < j) of `size` items, in scipy's condensed order."""
+    if size not in _TRIU:
+        _TRIU[size] = np.triu_indices(size, 1)
+    return _TRIU[size]
+
+
+def _group_dists(X, groups: list[np.ndarray], times, src, fac, window_days: float,
+                 small: int = SMALL_GROUP) -> list[np.ndarray]:
+    """Condensed distance vector of each group (sorted doc positions). Groups up to `small` docs are done
+    together: all their pairs at once, so a few thousand groups cost a few array operations."""
+    out: list = [None] * len(groups)
+    by_size: dict[int, list[int]] = {}
+    for k, g in enumerate(groups):
+        if len(g) > small:
+            out[k] = _dense_dist(X, g, times, src, fac, window_days)
+        else:
+            by_size.setdefault(len(g), []).append(k)
+    for size, ks in by_size.items():
+        if size == 1:
+            for k in ks:
+                out[k] = np.zeros(0)
+            continue
+        a, b = _triu(size)
+        G = np.stack([groups[k] for k in ks])
+        I, J = G[:, a].ravel(), G[:, b].ravel()
+        sims = _pair_sims(X, I, J)
+        dist = _penalise(sims, times[I], times[J], src[I], src[J], fac[I], fac[J], window_days)
+        for row, k in zip(dist.reshape(len(ks), len(a)), ks):
+            out[k] = row
+    return out
 
 
 def _factors(docs: Sequence[Doc]) -> np.ndarray:
@@ -172,19 +214,20 @@ def cluster_docs(docs: Sequence[Doc], *, window_days: float = 4, cut: float | No
     times, src = doc_times(docs), sources(docs)
     fac = _factors(docs) * (CUT / cut)  # an explicit cut moves both cuts by the same ratio
     I, J = _edges(X, R, times, src, fac, window_days, CUT)
-    labels = np.empty(n, dtype=int)
-    next_label = 0
+    pieces = []
     for group in _components(n, I, J):
         if len(group) > MAX_COMPONENT:  # pathological chaining: slice by time
             key = np.where(np.isnan(times[group]), np.inf, times[group])
             group = group[np.argsort(key, kind="stable")]
-            pieces = [group[s : s + MAX_COMPONENT] for s in range(0, len(group), MAX_COMPONENT)]
+            pieces.extend(group[s : s + MAX_COMPONENT] for s in range(0, len(group), MAX_COMPONENT))
         else:
-            pieces = [group]
-        for piece in pieces:
-            sub = _linkage_labels(_dense_dist(X, piece, times, src, fac, window_days), CUT) if len(piece) > 1 else np.ones(1, int)
-            labels[piece] = sub - 1 + next_label
-            next_label += int(sub.max())
+            pieces.append(group)
+    labels = np.empty(n, dtype=int)
+    next_label = 0
+    for piece, cond in zip(pieces, _group_dists(X, pieces, times, src, fac, window_days)):
+        sub = _linkage_labels(cond, len(piece), CUT)
+        labels[piece] = sub - 1 + next_label
+        next_label += int(sub.max())
     return labels
 
 
@@ -221,17 +264,15 @@ def assign(new: Sequence[Doc], existing: Sequence[tuple[Doc, int]], *, window_da
     I = np.concatenate([I, np.arange(nw, dtype=np.int64)])
     J = np.concatenate([J, links])
     out: dict[str, int | str] = {}
-    for group in _components(n + len(stories), I, J):
-        group = np.sort(group[group < n])
-        if not np.any(group >= nw):
-            continue
-        dist = _dense_dist(X, group, times, src, fac, window_days)
+    groups = [g for g in (np.sort(g[g < n]) for g in _components(n + len(stories), I, J)) if np.any(g >= nw)]
+    for group, cond in zip(groups, _group_dists(X, groups, times, src, fac, window_days)):
         old = group < nw
-        if old.any():
-            st = story[group[old]]
-            same = st[:, None] == st[None, :]
-            dist[np.ix_(old, old)] = np.where(same, 0.0, 2.0)
-        flat = _linkage_labels(dist, CUT)
+        if old.sum() > 1:  # two docs of one existing story are one; of two stories, never
+            a, b = _triu(len(group))
+            both = old[a] & old[b]
+            cond = cond.copy()
+            cond[both] = np.where(story[group[a[both]]] == story[group[b[both]]], 0.0, 2.0)
+        flat = _linkage_labels(cond, len(group), CUT)
         for lab in np.unique(flat[~old]):
             members = group[flat == lab]
             held = Counter(story[members[members < nw]].tolist())
