@@ -42,16 +42,23 @@ TEXT_MAX = 200_000
 IN_FLIGHT_PER_WORKER = 4  # pages handed to the pool ahead of the results, per worker
 EARLIEST_YEAR, LATEST_YEAR = 1990, 2100
 _HAS_TIME = re.compile(r"\d[T ]\d{1,2}:\d\d|^\d{1,2}:\d\d")
-_DATE_META = (
-    "//meta[@property='article:published_time']/@content",
-    "//meta[@itemprop='datePublished']/@content",
-    "//*[@itemprop='datePublished']/@content",
-    "//*[@itemprop='datePublished']/@datetime",
-    "//meta[@name='article:published_time']/@content",
-    "//meta[@property='og:published_time']/@content",
-    "//meta[@name='pubdate']/@content",
+# Every element the page-metadata reads below look at, found in one walk over the tree (the reads
+# used to walk it once per XPath). Each read then keeps the order its own XPaths gave.
+_META_NODES = lxml.etree.XPath(
+    "//meta | //link[@rel] | //script[@type='application/ld+json'] | //*[@itemprop='datePublished']")
+# (rule, attribute): in this order of preference, as the XPaths //meta[@property='article:published_time']/@content,
+# //meta[@itemprop='datePublished']/@content, //*[@itemprop='datePublished']/@content|@datetime, ...
+_DATE_RULES = (
+    (lambda el: el.tag == "meta" and el.get("property") == "article:published_time", "content"),
+    (lambda el: el.tag == "meta" and el.get("itemprop") == "datePublished", "content"),
+    (lambda el: el.get("itemprop") == "datePublished", "content"),
+    (lambda el: el.get("itemprop") == "datePublished", "datetime"),
+    (lambda el: el.tag == "meta" and el.get("name") == "article:published_time", "content"),
+    (lambda el: el.tag == "meta" and el.get("property") == "og:published_time", "content"),
+    (lambda el: el.tag == "meta" and el.get("name") == "pubdate", "content"),
 )
-_BLOCKS = frozenset({"p", "head", "list", "quote", "table", "code", "item", "row"})
+_XML_SPACE = re.compile(r"[ \t\r\n]+")  # what XPath's normalize-space() splits on
+_RELAXED_CANONICAL = str.maketrans("CANONIL", "canonil")  # rel="Canonical" too, as browsers read it
 
 K = TypeVar("K")
 
@@ -73,7 +80,8 @@ def extract_page(html: bytes, *, url: str) -> Extracted:
     paragraphs = _paragraphs(doc.body) if doc is not None and doc.body is not None else []
     if sum(len(p) + 2 for p in paragraphs) < MIN_TEXT:  # before the metadata reads: an index page costs no more
         raise ExtractError(f"{url}: no article text found")
-    published, has_time = _page_timestamp(tree)
+    nodes = _META_NODES(tree)
+    published, has_time = _page_timestamp(nodes)
     try:
         meta = _metadata(tree, url, with_date=published is None)
     except (ValueError, TypeError, lxml.etree.LxmlError, RecursionError) as exc:
@@ -91,8 +99,8 @@ def extract_page(html: bytes, *, url: str) -> Extracted:
         published_has_time=has_time if published else False,
         site_name=clean_text(meta.sitename, 200) or None,
         image=absolute_url(url, meta.image),
-        language=_language(tree),
-        canonical_url=_canonical(tree, url),
+        language=_language(tree, nodes),
+        canonical_url=_canonical(nodes, url),
     )
 
 
@@ -153,7 +161,8 @@ def _drop_heading(paragraphs: list[str], title: str) -> list[str]:
         return paragraphs
     wanted = _comparable(title)
     for i, block in enumerate(paragraphs[:4]):
-        if _comparable(block) == wanted:
+        # a block over twice the title's length (plus slack for punctuation) is a paragraph, not the headline
+        if len(block) <= 2 * len(title) + 20 and _comparable(block) == wanted:
             if all(len(p.split()) <= 5 for p in paragraphs[:i]):
                 return paragraphs[i + 1:]
             break
@@ -164,11 +173,17 @@ def _comparable(text: str) -> str:
     return " ".join("".join(c for c in text.lower() if c.isalnum() or c.isspace()).split())
 
 
-def _page_timestamp(tree) -> tuple[datetime | None, bool]:
+def _page_timestamp(nodes: list) -> tuple[datetime | None, bool]:
     """The first publication date the page states in its metadata, preferring one with a time of day."""
-    candidates = [str(v) for xp in _DATE_META for v in tree.xpath(xp)]
-    for script in tree.xpath("//script[@type='application/ld+json']/text()"):
-        candidates.extend(_jsonld_dates(script))
+    found = []
+    for position, el in enumerate(nodes):
+        for rule, (applies, attribute) in enumerate(_DATE_RULES):
+            if (value := el.get(attribute)) is not None and applies(el):
+                found.append((rule, position, value))
+    candidates = [value for _, _, value in sorted(found)]
+    for el in nodes:
+        if el.tag == "script" and el.text and el.get("type") == "application/ld+json":
+            candidates.extend(_jsonld_dates(el.text))
     first_bare: tuple[datetime | None, bool] = (None, False)
     for raw in candidates:
         when, has_time = _parse_date(raw)
@@ -217,19 +232,26 @@ def _parse_date(raw: str) -> tuple[datetime | None, bool]:
     return when, bool(_HAS_TIME.search(raw))
 
 
-def _canonical(tree, url: str) -> str | None:
-    for xp in ("//link[contains(concat(' ', normalize-space(translate(@rel, 'CANONIL', 'canonil')), ' '), ' canonical ')]/@href",
-               "//meta[@property='og:url']/@content"):
-        for href in tree.xpath(xp):
-            resolved = absolute_url(url, str(href))
-            if resolved:
-                return resolved
+def _canonical(nodes: list, url: str) -> str | None:
+    """The first <link rel=canonical> that resolves to an http(s) URL, else the first such og:url."""
+    links = [el.get("href") for el in nodes if el.tag == "link" and el.get("href") is not None
+             and " canonical " in f" {_XML_SPACE.sub(' ', el.get('rel').translate(_RELAXED_CANONICAL)).strip(' ')} "]
+    og = [el.get("content") for el in nodes if el.tag == "meta" and el.get("property") == "og:url" and el.get("content") is not None]
+    for href in links + og:
+        resolved = absolute_url(url, href)
+        if resolved:
+            return resolved
     return None
 
 
-def _language(tree) -> str | None:
-    for raw in tree.xpath("/html/@lang | //meta[@http-equiv='content-language']/@content | //meta[@property='og:locale']/@content"):
-        code = re.split(r"[-_]", str(raw).strip().lower(), maxsplit=1)[0]
+def _language(tree, nodes: list) -> str | None:
+    """<html lang>, else the first content-language or og:locale meta, as a bare two- or three-letter code."""
+    root = tree.getroottree().getroot()
+    raw = [root.get("lang")] if root.tag == "html" and root.get("lang") is not None else []
+    raw += [el.get("content") for el in nodes if el.tag == "meta" and el.get("content") is not None
+            and (el.get("http-equiv") == "content-language" or el.get("property") == "og:locale")]
+    for value in raw:
+        code = re.split(r"[-_]", value.strip().lower(), maxsplit=1)[0]
         if re.fullmatch(r"[a-z]{2,3}", code):
             return code
     return None
