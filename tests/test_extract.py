@@ -15,6 +15,22 @@ PAGES = Path(__file__).parent / "data" / "pages"
 ARTICLE_URL = "https://www.harbourledger.example/tech/2025/05/lumen-works-pauses-training?utm_source=rss"
 
 
+NO_METADATA_PAGE = (
+    '<!DOCTYPE html>'
+    '<html><head><meta charset="utf-8"><title>Tide gauges fail along the Mereford coast - Shoreline Post</title></head>'
+    '<body><header class="site"><nav><a href="/">Home</a> <a href="/coast">Coast</a> <a href="/weather">Weather</a></nav></header>'
+    '<article>'
+    '<h1>Tide gauges fail along the Mereford coast</h1>'
+    '<div class="byline">By <span class="author">Ines Kavanagh</span></div>'
+    '<p>Four of the six tide gauges between Mereford and the Salt Point lighthouse stopped reporting on Monday night, leaving the harbour office without live readings during the highest tides of the spring.</p>'
+    '<p>Engineers from the county said a single power fault at the relay hut on the sea wall was the likely cause, and that the gauges themselves appeared undamaged when a crew reached them at low water.</p>'
+    '<p>Fishing crews were asked to rely on the printed tables until the readings return, which the harbour master expects before the weekend.</p>'
+    '</article>'
+    '<footer><p>Shoreline Post. All rights reserved.</p></footer>'
+    '</body></html>'
+).encode()
+
+
 def page(name: str) -> bytes:
     return (PAGES / name).read_bytes()
 
@@ -114,3 +130,54 @@ def test_the_headline_and_kicker_above_it_are_not_part_of_the_text():
     long_first = ["Two senators introduced a bill on Friday that would require licences.", "Senators want licences"]
     assert _drop_heading(long_first, "Senators want licences") == long_first
     assert _drop_heading(["Body text only."], "Other title") == ["Body text only."]
+
+
+def test_page_without_metadata_gets_what_trafilatura_reads_in_the_page():
+    # no meta tags at all: the headline, the byline, the day in the URL and the host stand in
+    result = extract_page(NO_METADATA_PAGE, url="https://shorelinepost.example/coast/2025/03/18/tide-gauges")
+    assert result.title == "Tide gauges fail along the Mereford coast"
+    assert result.author == "Ines Kavanagh"
+    assert result.published == datetime(2025, 3, 18, tzinfo=timezone.utc) and result.published_has_time is False
+    assert result.site_name == "shorelinepost.example"
+    assert result.text.startswith("Four of the six tide gauges") and "Ines Kavanagh" not in result.text
+    assert result.canonical_url is None and result.language is None
+
+
+def test_order_of_preference_among_the_page_metadata():
+    lead = "The ferry service to Holm Island resumes on Thursday after the new landing stage passed its load tests. " * 3
+    html = ('<html><head><title>Holm ferry back</title>'
+            '<meta name="pubdate" content="2025-04-01T08:00:00Z">'  # first in the page, but a weaker source
+            '<meta property="og:url" content="https://islandnews.example/og-version">'
+            '<meta property="og:locale" content="fr_FR">'
+            '<link rel="Canonical" href="/ferry/holm-resumes">'
+            '<meta property="article:published_time" content="2025-04-01T09:30:00+01:00">'
+            f'</head><body><article><h1>Holm ferry back</h1><p>{lead}</p></article></body></html>').encode()
+    result = extract_page(html, url="https://islandnews.example/x?id=3")
+    assert result.published == datetime(2025, 4, 1, 8, 30, tzinfo=timezone.utc)  # article:published_time wins
+    assert result.canonical_url == "https://islandnews.example/ferry/holm-resumes"  # rel=canonical beats og:url
+    assert result.language == "fr"
+    # a bare day in the preferred tag gives way to a later one with a time of day
+    bare_first = html.replace(b"2025-04-01T09:30:00+01:00", b"2025-04-01")
+    result = extract_page(bare_first, url="https://islandnews.example/x?id=3")
+    assert result.published == datetime(2025, 4, 1, 8, 0, tzinfo=timezone.utc) and result.published_has_time
+
+
+def test_pool_and_in_process_give_identical_results():
+    pages = [(p.name, p.read_bytes(), f"https://pages.example/2025/06/02/{p.stem}") for p in sorted(PAGES.glob("*.html"))]
+
+    def run(workers):
+        with Extractor(workers=workers) as extractor:
+            return {k: r if isinstance(r, Extracted) else str(r) for k, r in extractor.extract_many(pages)}
+
+    assert run(2) == run(0)
+
+
+def test_a_caller_may_stop_reading_early_and_use_the_pool_again():
+    pages = [(i, page("article.html"), f"https://news.example/{i}") for i in range(30)]
+    with Extractor(workers=2, timeout=20) as extractor:
+        results = extractor.extract_many(pages)
+        first_key, first = next(results)
+        results.close()
+        assert isinstance(first, Extracted)
+        again = dict(extractor.extract_many(pages[:3]))
+        assert set(again) == {0, 1, 2} and all(isinstance(r, Extracted) for r in again.values())
