@@ -185,8 +185,9 @@ class FeedParser:
     """Parse feed bodies in worker processes, each parse with a time limit: `await parser.parse(body, url=url)`.
 
     ``with FeedParser(workers=2, timeout=10, now=now, max_entries=200) as parser: ...``
-    `workers=0` parses in this process (no time limit); None means one worker per core. The pool
-    starts with the first body, so a run where every feed answered 304 starts no process.
+    `workers=0` parses in this process (no time limit); None means one worker per core. The workers
+    are forked on entering, before the fetcher opens any connection: a worker forked later would hold
+    copies of every open socket, keeping connections the fetcher closed open until the pool stops.
     """
 
     def __init__(self, *, workers: int | None, timeout: float, now: datetime, max_entries: int):
@@ -196,6 +197,10 @@ class FeedParser:
         self._pool: ProcessPool | None = None
 
     def __enter__(self) -> FeedParser:
+        if self.workers > 0:
+            self._pool = ProcessPool(max_workers=self.workers, initializer=gc.freeze,
+                                     context=multiprocessing.get_context("fork"))
+            self._pool.schedule(os.getpid)  # pebble forks its workers at the first task: now, with no socket open
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -208,11 +213,10 @@ class FeedParser:
             pool.join()
 
     async def parse(self, content: bytes, *, url: str) -> ParsedFeed | ParseError:
-        if self.workers <= 0:
-            return _parse_task(content, url, *self._args)
         if self._pool is None:
-            self._pool = ProcessPool(max_workers=self.workers, initializer=gc.freeze,
-                                     context=multiprocessing.get_context("fork"))
+            if self.workers > 0:
+                raise RuntimeError("use FeedParser as a context manager")
+            return _parse_task(content, url, *self._args)
         future = self._pool.schedule(_parse_task, args=(content, url, *self._args), timeout=self.timeout)
         try:
             return await asyncio.wrap_future(future)
