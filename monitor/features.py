@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain
 from datetime import datetime, timezone
 
 import numpy as np
@@ -46,7 +47,6 @@ _STOP = frozenset(ENGLISH_STOP_WORDS) | {"says", "said", "new", "just", "like", 
 
 _STEMS: dict[str, str] = {}
 _KINDS: dict[str, tuple[int, str, bool, bool]] = {}
-_WORD = re.compile(r"\S+")
 _NOT_NUM = re.compile(r"[^0-9a-z.\-]")
 _DIGIT = re.compile(r"\d")
 
@@ -73,16 +73,6 @@ def lead(text: str, words: int = LEAD_WORDS) -> str:
     return " ".join(parts[:words])
 
 
-def _word_grams(title: str, body: str) -> list[str]:
-    out = []
-    get = _STEMS.get
-    for part, reps in ((title, TITLE_TIMES), (body, 1)):
-        kept = [t for t in (get(w) or _stem(w) for w in _TOKEN.findall(part)) if t not in _STOP]
-        grams = kept + [a + " " + b for a, b in zip(kept, kept[1:])]
-        out.extend(grams * reps)
-    return out
-
-
 def _kind(tok: str) -> tuple[int, str, bool, bool]:
     """(0 plain / 1 number / 2 acronym / 3 capitalised word, feature, ends a sentence, starts upper)."""
     got = _KINDS.get(tok)
@@ -105,20 +95,110 @@ def _kind(tok: str) -> tuple[int, str, bool, bool]:
     return got
 
 
-def _names(title: str, body: str) -> list[str]:
-    """Numbers and names: what coverage of one event shares."""
-    out = []
-    get = _KINDS.get
-    for part, is_title in ((title, True), (body, False)):
-        toks = [get(t) or _kind(t) for t in _WORD.findall(part)]
-        # a headline in Title Case capitalises every word: its capitals say nothing
-        titlecase = is_title and sum(1 for k in toks if k[3]) > 0.6 * max(len(toks), 1)
-        prev_end = True
-        for kind, feat, ends, _ in toks:
-            if kind == 1 or kind == 2 or (kind == 3 and not prev_end and not titlecase):
-                out.append(feat)
-            prev_end = ends
-    return out
+class _Ids(dict):
+    """token -> id, computed by `make` on first sight (so a C-level map() over tokens does the look-ups)."""
+
+    def __init__(self, make):
+        super().__init__()
+        self.make = make
+
+    def __missing__(self, key):
+        value = self[key] = self.make(key)
+        return value
+
+
+def _token_ids(parts: Sequence[str], split, ids: _Ids, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+    """(id of every token of every part, in order; number of tokens per part). Parts are split a chunk at a
+    time, so only one chunk's token strings exist at once."""
+    out, lens = [], []
+    for s in range(0, len(parts), chunk):
+        toks = list(map(split, parts[s : s + chunk]))
+        lens.append(np.fromiter(map(len, toks), dtype=np.int64, count=len(toks)))
+        out.append(np.fromiter(map(ids.__getitem__, chain.from_iterable(toks)), dtype=np.int64))
+    if not out:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(out), np.concatenate(lens)
+
+
+def _alphabetical_rank(strings: list[str]) -> np.ndarray:
+    """rank[i] = position of strings[i] in sorted order (the column order CountVectorizer gives)."""
+    order = sorted(range(len(strings)), key=strings.__getitem__)
+    rank = np.empty(len(strings), dtype=np.int64)
+    rank[order] = np.arange(len(strings))
+    return rank
+
+
+def _count_matrix(n: int, doc: np.ndarray, code: np.ndarray, weight) -> csr_matrix:
+    """Counts per (doc, feature code), columns in increasing code order, only codes that occur."""
+    cols, col = np.unique(code, return_inverse=True)
+    w = np.asarray(weight, dtype=np.int64)
+    if w.ndim == 0:
+        w = np.full(code.shape, w)
+    counts = csr_matrix((w, (doc, col.ravel())), shape=(n, len(cols)), dtype=np.int64)
+    counts.sum_duplicates()
+    counts.eliminate_zeros()
+    return counts
+
+
+def _word_counts(titles: Sequence[str], bodies: Sequence[str]) -> csr_matrix:
+    """Counts of stemmed word 1-2 grams without stop words; the title's counted TITLE_TIMES times.
+
+    The same matrix as CountVectorizer over per-doc lists of "stem" and "stem stem" strings, made
+    without those strings: a bigram's column is ordered by (rank of its first stem, rank of its
+    second), a unigram's by (its rank, before any bigram starting with it), which is their
+    alphabetical order because stems hold no character below the space.
+    """
+    n = len(titles)
+    stems: dict[str, int] = {}
+
+    def make(tok: str) -> int:
+        st = _STEMS.get(tok) or _stem(tok)
+        return -1 if st in _STOP else stems.setdefault(st, len(stems))
+
+    parts = [p for pair in zip(titles, bodies) for p in pair]  # title 0, body 0, title 1, ...
+    ids, lens = _token_ids(parts, _TOKEN.findall, _Ids(make))
+    part = np.repeat(np.arange(len(parts), dtype=np.int64), lens)
+    kept = ids >= 0
+    part = part[kept]
+    r = _alphabetical_rank(list(stems))[ids[kept]]
+    width = len(stems) + 1
+    pair = part[1:] == part[:-1]
+    code = np.concatenate([r * width, r[:-1][pair] * width + r[1:][pair] + 1])
+    where = np.concatenate([part, part[:-1][pair]])
+    return _count_matrix(n, where // 2, code, np.where(where % 2 == 0, TITLE_TIMES, 1))
+
+
+def _name_counts(titles: Sequence[str], bodies: Sequence[str]) -> csr_matrix:
+    """Counts of numbers and names: what coverage of one event shares.
+
+    Numbers and acronyms always; a capitalised word when it does not start a sentence, and not in
+    a title written in Title Case (which capitalises every word, so its capitals say nothing).
+    """
+    n = len(titles)
+    kinds: list[tuple[int, str, bool, bool]] = []
+
+    def make(tok: str) -> int:
+        kinds.append(_KINDS.get(tok) or _kind(tok))
+        return len(kinds) - 1
+
+    parts = [p for pair in zip(titles, bodies) for p in pair]
+    ids, lens = _token_ids(parts, str.split, _Ids(make))
+    if not kinds:
+        return csr_matrix((n, 0), dtype=np.int64)
+    kind = np.array([k[0] for k in kinds], dtype=np.int8)[ids]
+    ends = np.array([k[2] for k in kinds], dtype=bool)[ids]
+    upper = np.array([k[3] for k in kinds], dtype=bool)[ids]
+    part = np.repeat(np.arange(len(parts), dtype=np.int64), lens)
+    ups = np.bincount(part, weights=upper, minlength=len(parts))
+    titlecase = (np.arange(len(parts)) % 2 == 0) & (ups > 0.6 * np.maximum(lens, 1))
+    prev_end = np.empty(len(ids), dtype=bool)
+    prev_end[1:] = ends[:-1]
+    prev_end[(np.cumsum(lens) - lens)[lens > 0]] = True  # each part starts a sentence
+    take = (kind == 1) | (kind == 2) | ((kind == 3) & ~prev_end & ~titlecase[part])
+    feats: dict[str, int] = {}
+    feat_id = np.array([feats.setdefault(k[1], len(feats)) for k in kinds], dtype=np.int64)
+    code = _alphabetical_rank(list(feats))[feat_id[ids[take]]]
+    return _count_matrix(n, part[take] // 2, code, 1)
 
 
 def _char_counts(titles: Sequence[str]) -> csr_matrix:
@@ -154,25 +234,19 @@ def featurize(docs: Sequence[Doc], window_days: float = 4) -> tuple[csr_matrix, 
     IDF is fitted on all `docs` at once (the whole file, or the window of `assign()`).
     """
     n = len(docs)
+    titles = [d.title for d in docs]
     bodies = [lead(d.text, LEAD_WORDS) for d in docs]
-    grams = [_word_grams(d.title, b) for d, b in zip(docs, bodies)]
-    names = [_names(d.title, b) for d, b in zip(docs, bodies)]
-    identity = dict(analyzer=lambda x: x, lowercase=False)
-    Xw = _tfidf(_counts(grams, identity))
-    Xc = _tfidf(_char_counts([d.title for d in docs]))
-    Xn = _tfidf(_counts(names, identity))
-    X = normalize(hstack([W_WORDS * Xw, W_CHARS * Xc, W_NAMES * Xn], format="csr"))
+    Xw = _tfidf(_word_counts(titles, bodies))
+    Xc = _tfidf(_char_counts(titles))
+    Xn = _tfidf(_name_counts(titles, bodies))
+    X = hstack([W_WORDS * Xw, W_CHARS * Xc, W_NAMES * Xn], format="csr")
+    X = normalize(X) if X.shape[1] else X  # no features at all (empty titles and texts): no rows to scale
     B = hstack([Xw, Xn], format="csc")
     df = np.diff(B.indptr)
     cap = max(CAND_MIN_DF, CAND_MAX_DF * n * _window_share(times(docs), window_days))
-    R = normalize(B[:, np.flatnonzero(df <= cap)].tocsr())
+    R = B[:, np.flatnonzero(df <= cap)].tocsr()
+    R = normalize(R) if R.shape[1] else R
     return X, R
-
-
-def _counts(items: list[list[str]], options: dict) -> csr_matrix:
-    if not any(items):
-        return csr_matrix((len(items), 0))
-    return CountVectorizer(**options).fit_transform(items).tocsr()
 
 
 def has_text(docs: Sequence[Doc]) -> np.ndarray:
