@@ -30,7 +30,7 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 
 import numpy as np
-from scipy.cluster.hierarchy import fcluster, linkage
+from scipy.cluster.hierarchy import linkage
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial.distance import squareform
@@ -128,12 +128,24 @@ def _pair_sims(X: csr_matrix, I: np.ndarray, J: np.ndarray, batch: int = 50000) 
 
 
 def _linkage_labels(cond: np.ndarray, size: int, cut: float) -> np.ndarray:
-    """Flat clusters (1..k) of `size` docs from their condensed distances (scipy's pair order)."""
+    """Flat clusters (1..k, numbered in doc order) of `size` docs from their condensed distances (scipy's
+    pair order): average linkage cut at `cut`, as fcluster(criterion="distance") cuts it."""
     if size == 1:
         return np.ones(1, dtype=int)
-    if size == 2:  # what linkage + fcluster give for two docs
+    if size == 2:
         return np.array([1, 1]) if cond[0] <= cut else np.array([1, 2])
-    return fcluster(linkage(cond, method="average"), t=cut, criterion="distance")
+    z = linkage(cond, method="average")
+    # average linkage never merges below an earlier merge, so a merge at or under the cut has only such
+    # merges beneath it: walk down from the top, handing each such merge's cluster to its two parts
+    # (fcluster's validation of z cost more than the clustering of a small group)
+    owner = list(range(2 * size - 1))
+    for k in range(size - 2, -1, -1):
+        if z[k, 2] <= cut:
+            top = owner[size + k]
+            owner[int(z[k, 0])] = top
+            owner[int(z[k, 1])] = top
+    number: dict[int, int] = {}
+    return np.array([number.setdefault(owner[i], len(number) + 1) for i in range(size)])
 
 
 def _dense_dist(X: csr_matrix, idx: np.ndarray, times, src, fac, window_days: float) -> np.ndarray:
@@ -259,7 +271,8 @@ def assign(new: Sequence[Doc], existing: Sequence[tuple[Doc, int]], *, window_da
     I, J = _edges(X, R, times, src, fac, window_days, CUT, rows=np.arange(nw, n))
     stories = sorted({s for _, s in window})
     node = {s: n + k for k, s in enumerate(stories)}
-    story = np.array([s for _, s in window], dtype=object)
+    story_of = [s for _, s in window]
+    story = np.array(story_of, dtype=object)
     links = np.array([node[s] for _, s in window], dtype=np.int64)
     I = np.concatenate([I, np.arange(nw, dtype=np.int64)])
     J = np.concatenate([J, links])
@@ -272,16 +285,20 @@ def assign(new: Sequence[Doc], existing: Sequence[tuple[Doc, int]], *, window_da
             both = old[a] & old[b]
             cond = cond.copy()
             cond[both] = np.where(story[group[a[both]]] == story[group[b[both]]], 0.0, 2.0)
-        flat = _linkage_labels(cond, len(group), CUT)
-        for lab in np.unique(flat[~old]):
-            members = group[flat == lab]
-            held = Counter(story[members[members < nw]].tolist())
+        clusters: dict[int, list[int]] = {}
+        for m, lab in zip(group.tolist(), _linkage_labels(cond, len(group), CUT).tolist()):
+            clusters.setdefault(lab, []).append(m)
+        for members in clusters.values():  # members in doc order: existing docs first
+            fresh = [m for m in members if m >= nw]
+            if not fresh:
+                continue
+            held = Counter(story_of[m] for m in members if m < nw)
             if held:
                 top = max(held.values())
                 target: int | str = min(s for s, c in held.items() if c == top)
             else:
-                target = f"new-{docs[members[members >= nw][0]].id}"
-            for m in members[members >= nw]:
+                target = f"new-{docs[fresh[0]].id}"
+            for m in fresh:
                 out[docs[m].id] = target
     return out
 
