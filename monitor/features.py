@@ -239,14 +239,29 @@ def featurize(docs: Sequence[Doc], window_days: float = 4) -> tuple[csr_matrix, 
     Xw = _tfidf(_word_counts(titles, bodies))
     Xc = _tfidf(_char_counts(titles))
     Xn = _tfidf(_name_counts(titles, bodies))
-    X = hstack([W_WORDS * Xw, W_CHARS * Xc, W_NAMES * Xn], format="csr")
-    X = normalize(X) if X.shape[1] else X  # no features at all (empty titles and texts): no rows to scale
-    B = hstack([Xw, Xn], format="csc")
-    df = np.diff(B.indptr)
     cap = max(CAND_MIN_DF, CAND_MAX_DF * n * _window_share(times(docs), window_days))
-    R = B[:, np.flatnonzero(df <= cap)].tocsr()
-    R = normalize(R) if R.shape[1] else R
+    R = _rare_columns(hstack([Xw, Xn], format="csr"), cap)
+    if R.shape[1]:
+        normalize(R, copy=False)
+    for block, weight in ((Xw, W_WORDS), (Xc, W_CHARS), (Xn, W_NAMES)):  # in place: no second copy of X
+        block.data *= weight
+    X = hstack([Xw, Xc, Xn], format="csr")
+    del Xw, Xc, Xn
+    if X.shape[1]:  # no features at all (empty titles and texts): no rows to scale
+        normalize(X, copy=False)
     return X, R
+
+
+def _rare_columns(M: csr_matrix, cap: float) -> csr_matrix:
+    """The columns of M present in at most `cap` rows (order kept), without a column-major copy of M."""
+    keep = np.bincount(M.indices, minlength=M.shape[1]) <= cap
+    new_col = np.cumsum(keep) - 1
+    mask = keep[M.indices]
+    kept_before = np.zeros(len(mask) + 1, dtype=np.int64)
+    np.cumsum(mask, out=kept_before[1:])
+    indptr = kept_before[M.indptr]
+    return csr_matrix((M.data[mask], new_col[M.indices[mask]].astype(M.indices.dtype), indptr),
+                      shape=(M.shape[0], int(keep.sum())))
 
 
 def has_text(docs: Sequence[Doc]) -> np.ndarray:
