@@ -131,10 +131,11 @@ def _alphabetical_rank(strings: list[str]) -> np.ndarray:
 def _count_matrix(n: int, doc: np.ndarray, code: np.ndarray, weight) -> csr_matrix:
     """Counts per (doc, feature code), columns in increasing code order, only codes that occur."""
     cols, col = np.unique(code, return_inverse=True)
-    w = np.asarray(weight, dtype=np.int64)
+    del code
+    w = np.asarray(weight, dtype=np.int32)
     if w.ndim == 0:
-        w = np.full(code.shape, w)
-    counts = csr_matrix((w, (doc, col.ravel())), shape=(n, len(cols)), dtype=np.int64)
+        w = np.full(len(col), w, dtype=np.int32)
+    counts = csr_matrix((w, (doc.astype(np.int32), col.ravel().astype(np.int32))), shape=(n, len(cols)), dtype=np.int32)
     counts.sum_duplicates()
     counts.eliminate_zeros()
     return counts
@@ -157,15 +158,18 @@ def _word_counts(titles: Sequence[str], bodies: Sequence[str]) -> csr_matrix:
 
     parts = [p for pair in zip(titles, bodies) for p in pair]  # title 0, body 0, title 1, ...
     ids, lens = _token_ids(parts, _TOKEN.findall, _Ids(make))
-    part = np.repeat(np.arange(len(parts), dtype=np.int64), lens)
     kept = ids >= 0
-    part = part[kept]
+    part = np.repeat(np.arange(len(parts), dtype=np.int32), lens)[kept]
     r = _alphabetical_rank(list(stems))[ids[kept]]
+    del ids, kept  # the largest arrays here: free them as soon as possible
     width = len(stems) + 1
     pair = part[1:] == part[:-1]
     code = np.concatenate([r * width, r[:-1][pair] * width + r[1:][pair] + 1])
+    del r
     where = np.concatenate([part, part[:-1][pair]])
-    return _count_matrix(n, where // 2, code, np.where(where % 2 == 0, TITLE_TIMES, 1))
+    del part, pair
+    weight = np.where(where % 2 == 0, TITLE_TIMES, 1).astype(np.int32)
+    return _count_matrix(n, where // 2, code, weight)
 
 
 def _name_counts(titles: Sequence[str], bodies: Sequence[str]) -> csr_matrix:
