@@ -12,7 +12,9 @@ raises `FetchError`; every httpx/httpcore/OS error is wrapped here, once. What i
 - Big bodies: the size cap counts DECODED bytes; gzip/deflate are inflated here in small steps, so a
   tiny gzip bomb stops at the cap without ever holding more than a chunk of its output.
 - Scale: one AsyncClient runs out of CPU above ~20 connections, so hosts are hashed onto `shards`
-  clients; a per-host semaphore and a global one bound the concurrency.
+  clients; a per-host semaphore and a global one bound the concurrency. A body we do not keep (304,
+  redirect, error page) is still read to its end when small, or httpcore drops the connection instead
+  of reusing it (a run of conditional requests would otherwise open one connection per request).
 
     async with Fetcher() as fetcher:
         response = await fetcher.get("https://example.org/feed.xml", etag=old_etag)
