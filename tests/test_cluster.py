@@ -165,3 +165,75 @@ def test_demo_corpus_on_subject_stories(headlines_only, floor):
         assert bcubed(gold, pred)[0] >= 0.9  # stories of different events stay apart
     else:
         assert pairwise(gold, pred)[0] >= 0.9
+
+
+# ---------------------------------------------------------------- the fast paths give the plain results
+
+def _plain_word_grams(title, body):
+    """Word 1-2 grams as a per-doc list of strings, the straightforward way."""
+    import re
+
+    from monitor import features
+
+    out = []
+    for part, reps in ((title, features.TITLE_TIMES), (body, 1)):
+        kept = [s for s in (features._stem(w) for w in re.findall(features._TOKEN, part)) if s not in features._STOP]
+        out += (kept + [a + " " + b for a, b in zip(kept, kept[1:])]) * reps
+    return out
+
+
+def _plain_names(title, body):
+    """Numbers, acronyms and capitalised words inside sentences (not in Title Case titles), token by token."""
+    from monitor import features
+
+    out = []
+    for part, is_title in ((title, True), (body, False)):
+        kinds = [features._kind(t) for t in part.split()]
+        titlecase = is_title and sum(k[3] for k in kinds) > 0.6 * max(len(kinds), 1)
+        prev_end = True
+        for kind, feat, ends, _ in kinds:
+            if kind in (1, 2) or (kind == 3 and not prev_end and not titlecase):
+                out.append(feat)
+            prev_end = ends
+    return out
+
+
+ODD_TEXTS = [
+    ("Helix Labs Unveils Orion-4 Model", "Helix Labs said on Tuesday its Orion-4 model ran 40% of tests. Mara Venn agreed."),
+    ("The the THE", "And the of. U.S. officials’ report: 3,000 jobs, €2.5bn - Kestrel’s CEO Lena Castell."),
+    ("", ""),
+    ("Übersee-Bank öffnet in Zürich", "Die Übersee-Bank sagt, 12 Filialen öffnen. ΣΟΦΙΑ and İstanbul desks too."),
+    ("storm storms stormy", "Storms hit the coast; the storm's path... ‘Quoted’ words “here” (and there)."),
+]
+
+
+def test_vectorised_counts_equal_plain_count_vectorizer():
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    from monitor import features
+
+    titles = [t for t, _ in ODD_TEXTS] + [d.title for d in (HELIX_A, HELIX_B, LETTER, HELIX_JOBS, *NOISE)]
+    bodies = [b for _, b in ODD_TEXTS] + [d.text for d in (HELIX_A, HELIX_B, LETTER, HELIX_JOBS, *NOISE)]
+    for fast, plain in ((features._word_counts, _plain_word_grams), (features._name_counts, _plain_names)):
+        vec = CountVectorizer(analyzer=lambda x: x, lowercase=False)
+        want = vec.fit_transform([plain(t, b) for t, b in zip(titles, bodies)])
+        got = fast(titles, bodies)
+        assert got.shape == want.shape
+        assert (got != want).nnz == 0
+
+
+def test_flat_cut_equals_fcluster():
+    import numpy as np
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    from monitor.cluster import _linkage_labels
+
+    rng = np.random.default_rng(7)
+    for trial in range(300):
+        n = int(rng.integers(2, 30))
+        cond = rng.random(n * (n - 1) // 2) * 1.4
+        if trial % 2:
+            cond = np.round(cond, 1)  # ties
+        want = fcluster(linkage(cond, method="average"), t=0.75, criterion="distance")
+        got = _linkage_labels(cond, n, 0.75)
+        assert len(set(zip(want, got))) == len(set(want)) == len(set(got))  # the same partition
