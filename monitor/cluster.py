@@ -11,7 +11,9 @@ run (char n-grams once per distinct word); each doc's candidates are its NEIGHBO
 cosine over the rarer words and names (rare for a window's worth of docs), searched in time order
 against the docs of its window only; candidate pairs whose penalised distance passes the cut form a
 graph, and each connected component is clustered alone (components over MAX_COMPONENT docs in time
-slices). Time and memory grow with docs x window size, not docs squared.
+slices). Time and memory grow with docs x window size, not docs squared. Components of up to
+SMALL_GROUP docs get all their pair distances in one batch (tens of thousands of small components
+are the common case); larger ones a dense matrix over only the columns they use.
 
 `assign()` (`monitor run`) clusters the new docs with the existing stories of the window that they
 come close to; two existing stories never merge and existing docs never move. `cluster_lines()`
@@ -72,7 +74,7 @@ def _penalise(sim: np.ndarray, ti, tj, si, sj, fi, fj, window_days: float) -> np
 
 
 def _candidates(R: csr_matrix, times: np.ndarray, window_days: float, rows: np.ndarray | None = None,
-                chunk: int = 1000) -> tuple[np.ndarray, np.ndarray]:
+                chunk: int = 4000) -> tuple[np.ndarray, np.ndarray]:
     """Candidate pairs (i < j): each row's NEIGHBOURS nearest docs by rare-word cosine, within the window.
 
     Rows are taken in time order, `chunk` at a time, each against the docs of its time span +- the
