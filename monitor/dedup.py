@@ -22,8 +22,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from datasketch import MinHash
-from datasketch.lsh import _optimal_param
+from datasketch import MinHash, MinHashLSH
 
 NUM_PERM = 128
 SHINGLE = 5
@@ -145,7 +144,8 @@ def similarity(a: bytes, b: bytes) -> float:
 @lru_cache(maxsize=16)
 def _bands(threshold: float) -> tuple[int, int]:
     """(bands, rows per band) as datasketch's MinHashLSH chooses them for this threshold."""
-    return _optimal_param(threshold, NUM_PERM, 0.5, 0.5)
+    lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)  # its public b and r, not a private helper
+    return lsh.b, lsh.r
 
 
 class DuplicateIndex:
