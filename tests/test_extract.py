@@ -181,3 +181,19 @@ def test_a_caller_may_stop_reading_early_and_use_the_pool_again():
         assert isinstance(first, Extracted)
         again = dict(extractor.extract_many(pages[:3]))
         assert set(again) == {0, 1, 2} and all(isinstance(r, Extracted) for r in again.values())
+
+
+@pytest.mark.parametrize("name", ["article.html", "jsonld_only.html", "bare_date.html", "no metadata"])
+def test_metadata_steps_agree_with_trafilaturas_whole_metadata_pass(name):
+    # extract_page runs trafilatura's metadata steps itself, leaving out the unused ones; a trafilatura
+    # release that changes its metadata logic shows up here rather than as quietly different fields
+    from trafilatura.metadata import extract_metadata
+    from trafilatura.utils import load_html
+
+    from monitor.extract import _metadata
+
+    html = NO_METADATA_PAGE if name == "no metadata" else page(name)
+    url = "https://pages.example/news/2025/03/18/story"
+    ours, theirs = _metadata(load_html(html), url, with_date=True), extract_metadata(load_html(html), url)
+    for field in ("title", "author", "sitename", "image", "date", "url"):
+        assert getattr(ours, field) == getattr(theirs, field), field
