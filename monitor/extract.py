@@ -16,10 +16,7 @@ the page runs only when those say nothing.
 
 from __future__ import annotations
 
-import gc
 import json
-import multiprocessing
-import os
 import queue
 import re
 from collections.abc import Iterable, Iterator
@@ -31,7 +28,7 @@ from typing import TypeVar
 import lxml.etree
 import trafilatura
 from htmldate import find_date
-from pebble import ProcessExpired, ProcessPool
+from pebble import ProcessExpired
 from trafilatura.metadata import (  # trafilatura's own metadata steps (2.x); named here so a rename fails at import
     META_URL,
     examine_meta,
@@ -48,6 +45,7 @@ from .errors import ExtractError
 from .feeds import clean_text
 from .models import Extracted
 from .urls import absolute_url
+from .workers import WorkerPool
 
 MAX_BYTES = 5_000_000  # input beyond this is cut off before parsing
 MIN_TEXT = 150  # characters: less than this is a teaser, a login wall or an index page, not an article
@@ -274,7 +272,7 @@ def _extract_task(html: bytes, url: str) -> Extracted:
     return extract_page(html, url=url)
 
 
-class Extractor:
+class Extractor(WorkerPool):
     """Extract many pages in worker processes, each page with a time limit.
 
     ``with Extractor(workers=2, timeout=20) as ex: for key, result in ex.extract_many(pages): ...``
@@ -282,24 +280,7 @@ class Extractor:
     """
 
     def __init__(self, *, workers: int | None = None, timeout: float = 20.0):
-        self.workers = (os.cpu_count() or 1) if workers is None else workers
-        self.timeout = timeout
-        self._pool: ProcessPool | None = None
-
-    def __enter__(self) -> Extractor:
-        if self.workers > 0:
-            self._pool = ProcessPool(max_workers=self.workers, initializer=gc.freeze,
-                                     context=multiprocessing.get_context("fork"))
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.close()
-
-    def close(self) -> None:
-        if self._pool is not None:
-            pool, self._pool = self._pool, None
-            pool.stop()
-            pool.join()
+        super().__init__(workers=workers, timeout=timeout)
 
     def extract_many(self, pages: Iterable[tuple[K, bytes, str]]) -> Iterator[tuple[K, Extracted | ExtractError]]:
         """(key, html, url) in; (key, Extracted or ExtractError) out for every key, in completion order."""

@@ -8,17 +8,14 @@ waits for the next.
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
-import multiprocessing
-import os
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Awaitable, Callable, Sequence
 from urllib.parse import urlsplit
 
-from pebble import ProcessExpired, ProcessPool
+from pebble import ProcessExpired
 
 from .config import Config
 from .errors import ExtractError, FetchError, ParseError
@@ -30,6 +27,7 @@ from .models import Entry, Extracted, Feed, ParsedFeed
 from .run_summary import RunSummary
 from .store import Store, iso, parse_iso
 from .urls import canonical_url
+from .workers import WorkerPool
 
 log = logging.getLogger("monitor.ingest")
 
@@ -181,7 +179,7 @@ def _parse_task(content: bytes, url: str, now: datetime, max_entries: int) -> Pa
         return ParseError(f"{url}: not a feed ({type(exc).__name__}: {clean_text(str(exc), 120)})")
 
 
-class FeedParser:
+class FeedParser(WorkerPool):
     """Parse feed bodies in worker processes, each parse with a time limit: `await parser.parse(body, url=url)`.
 
     ``with FeedParser(workers=2, timeout=10, now=now, max_entries=200) as parser: ...``
@@ -191,26 +189,8 @@ class FeedParser:
     """
 
     def __init__(self, *, workers: int | None, timeout: float, now: datetime, max_entries: int):
-        self.workers = (os.cpu_count() or 1) if workers is None else workers
-        self.timeout = timeout
+        super().__init__(workers=workers, timeout=timeout)
         self._args = (now, max_entries)
-        self._pool: ProcessPool | None = None
-
-    def __enter__(self) -> FeedParser:
-        if self.workers > 0:
-            self._pool = ProcessPool(max_workers=self.workers, initializer=gc.freeze,
-                                     context=multiprocessing.get_context("fork"))
-            self._pool.schedule(os.getpid)  # pebble forks its workers at the first task: now, with no socket open
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.close()
-
-    def close(self) -> None:
-        if self._pool is not None:
-            pool, self._pool = self._pool, None
-            pool.stop()
-            pool.join()
 
     async def parse(self, content: bytes, *, url: str) -> ParsedFeed | ParseError:
         if self._pool is None:

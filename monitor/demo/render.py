@@ -248,7 +248,7 @@ def _page(corpus: Corpus, outlet: Outlet, a: DemoArticle, mine: list[DemoArticle
     meta = [
         f'<meta name="description" content="{escape(_summary(a))}">',
         f'<link rel="canonical" href="{escape(canonical)}">',
-        f'<meta property="og:type" content="article">',
+        '<meta property="og:type" content="article">',
         f'<meta property="og:title" content="{escape(a.title)}">',
         f'<meta property="og:site_name" content="{escape(outlet.name)}">',
         f'<meta property="og:url" content="{escape(canonical)}">',
