@@ -38,7 +38,9 @@ from monitor.models import FeedStatus, Story
 
 log = logging.getLogger(__name__)
 
-SITE_SRC = Path(monitor.__file__).resolve().parent.parent / "site"
+# site/ at the top of a checkout (editable install); a wheel carries the same files as monitor/site_template
+_CHECKOUT_SITE = Path(monitor.__file__).resolve().parent.parent / "site"
+SITE_SRC = _CHECKOUT_SITE if (_CHECKOUT_SITE / "mkdocs.yml").is_file() else Path(monitor.__file__).resolve().parent / "site_template"
 HOME_DAYS = 7  # days of stories on the home page; older ones are in archive/<yyyy-mm>/
 HOME_MAX = 300  # at most this many stories on the home page, however busy the week
 FEED_MAX = 100  # Atom entries: the most recently updated stories
