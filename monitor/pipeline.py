@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from . import ingest, stories
 from .config import Config
 from .errors import StoreError
-from .run_summary import RunSummary, StageTimer
+from .run_summary import RunSummary
 from .site import build_site
 from .store import RunLock, Store, iso
 
@@ -41,16 +41,16 @@ def run(config: Config, *, now: Clock = utcnow, report: Report | None = None, ex
     summary = RunSummary()
     started = time.monotonic()
     deadline = started + config.time_budget
-    stage = StageTimer(summary)
     try:
-        _run_stages(config, summary, stage, now, deadline, report, extract_workers)
+        _run_stages(config, summary, now, deadline, report, extract_workers)
     except sqlite3.Error as exc:  # reads outside a transaction (writes are wrapped in Store.transaction)
         raise StoreError(f"{config.database}: {exc}") from exc
     summary.seconds = time.monotonic() - started
     return summary
 
 
-def _run_stages(config, summary, stage, now, deadline, report, extract_workers) -> None:
+def _run_stages(config, summary, now, deadline, report, extract_workers) -> None:
+    stage = summary.stage
     with RunLock(config.database), Store.open(config.database) as store:
         with stage("feeds"):
             ingest.sync_feeds(store, config.feeds)
@@ -79,7 +79,7 @@ def _run_stages(config, summary, stage, now, deadline, report, extract_workers) 
 
 def _build_site_if_needed(store: Store, config: Config, dirty: set[int], now: datetime) -> bool:
     """Rebuild only when a story changed, a feed's health changed, or the site is missing."""
-    feeds = store.feed_statuses({f.url: f.name for f in config.feeds}, {f.url: f.tags for f in config.feeds})
+    feeds = store.feed_statuses(config.feeds)
     health = hashlib.sha1(json.dumps([(f.url, f.name, f.last_error, f.articles) for f in feeds]).encode()).hexdigest()
     missing = not (config.site_dir / "index.html").exists() or not _site_work_dir(config).exists()
     if not dirty and not missing and store.get_meta("site_feed_health") == health:
@@ -100,9 +100,7 @@ def _build_site_if_needed(store: Store, config: Config, dirty: set[int], now: da
 def rebuild_site(config: Config, *, now: Clock = utcnow) -> None:
     """Build the whole site again from the database (no fetching): `monitor serve --rebuild`."""
     with RunLock(config.database), Store.open(config.database, create=False) as store:
-        with store.transaction() as db:
-            db.execute("DELETE FROM meta WHERE key = 'site_feed_health'")
-        shutil.rmtree(_site_work_dir(config), ignore_errors=True)
+        shutil.rmtree(_site_work_dir(config), ignore_errors=True)  # without it, the next build is a full one
         _build_site_if_needed(store, config, set(), now())
 
 

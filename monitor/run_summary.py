@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from .logs import event, format_event
@@ -45,26 +47,14 @@ class RunSummary:
     def timing_line(self) -> str:
         return "timings: " + ", ".join(f"{k} {v:.2f} s" for k, v in self.timings.items())
 
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        """Time a stage for `--timings`."""
+        start = time.perf_counter()
+        yield
+        self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
+
     def problem(self, what: str, **fields) -> None:
         """A feed or page that failed: one WARNING line naming it (stderr, even with --quiet, and the log file)."""
         self.problems.append(format_event(what, **fields))
         event(log, logging.WARNING, what, **fields)
-
-
-class StageTimer:
-    """Times each stage for `--timings`."""
-
-    def __init__(self, summary: RunSummary):
-        self.summary = summary
-
-    def __call__(self, name: str):
-        stages = self
-
-        class _Timer:
-            def __enter__(self):
-                self.start = time.perf_counter()
-
-            def __exit__(self, *exc):
-                stages.summary.timings[name] = stages.summary.timings.get(name, 0.0) + time.perf_counter() - self.start
-
-        return _Timer()

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from .errors import LockedError, StoreError
-from .models import Article, Evidence, Fact, FeedStatus, Story
+from .models import Article, Evidence, Fact, Feed, FeedStatus, Story
 
 SCHEMA = """
 CREATE TABLE feeds (
@@ -279,12 +279,15 @@ class Store:
             )
         return stories
 
-    def feed_statuses(self, feed_names: dict[str, str] | None = None, tags: dict[str, tuple[str, ...]] | None = None) -> list[FeedStatus]:
+    def feed_statuses(self, configured: Sequence[Feed] | None = None) -> list[FeedStatus]:
+        """Stored feed health; with `configured`, only those feeds (feeds dropped from feeds.yaml are left out),
+        carrying their tags."""
+        tags = {f.url: f.tags for f in configured} if configured is not None else None
         # what each feed listed, so an article carried by two feeds counts for both
         counts = dict(self.db.execute("SELECT feed_url, count(DISTINCT article_id) FROM entries GROUP BY feed_url").fetchall())
         out = []
         for r in self.db.execute("SELECT * FROM feeds ORDER BY name COLLATE NOCASE"):
-            if feed_names is not None and r["url"] not in feed_names:
+            if tags is not None and r["url"] not in tags:
                 continue
             out.append(
                 FeedStatus(

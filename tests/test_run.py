@@ -247,3 +247,19 @@ def test_changing_the_threshold_or_subject_needs_no_refetch(sample, server):
     assert json.loads((sample.site_dir / "stories.json").read_text())["stories"] == []
     pages_after = len([r for r in server.requests if "rss" not in r.path and "atom" not in r.path])
     assert pages_after == pages_before
+
+
+def test_rebuild_brings_back_a_deleted_site_from_the_database_alone(sample, server):
+    import shutil
+
+    from monitor.pipeline import rebuild_site
+
+    run(sample, extract_workers=0)
+    before = json.loads((sample.site_dir / "stories.json").read_text())["stories"]
+    requests = len(server.requests)
+    shutil.rmtree(sample.site_dir)
+    rebuild_site(sample)
+    after = json.loads((sample.site_dir / "stories.json").read_text())["stories"]
+    assert [s["page"] for s in after] == [s["page"] for s in before]
+    assert all((sample.site_dir / s["page"].strip("/") / "index.html").exists() for s in after)
+    assert len(server.requests) == requests  # nothing fetched
