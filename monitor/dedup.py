@@ -1,8 +1,9 @@
 """Near-duplicate articles by content: syndicated wire copy, AMP/print pages, republished text.
 
-`signature()` turns an article text into a MinHash of its word 5-shingles (128 permutations shared by
-every signature, datasketch's "affine32" permutations) and returns it as bytes, so the caller can store
-it in SQLite and rebuild a `DuplicateIndex` over a recent window. `DuplicateIndex` finds candidates with
+`signature()` turns an article text into a MinHash of its word 5-shingles (128 affine permutations
+shared by every signature, drawn by this module's own generator, so that stored signatures do not
+depend on any library's random numbers) and returns it as bytes, so the caller can store it in
+SQLite and rebuild a `DuplicateIndex` over a recent window. `DuplicateIndex` finds candidates with
 MinHash LSH bands (cost about linear in the number of articles) and confirms them by estimated Jaccard.
 
 A republished wire story with another header, footer or "first appeared on" note keeps most of its
@@ -13,8 +14,9 @@ Everything per text is numpy work on its code points, no Python per word or per 
 (runs of letters and digits, joined by ' . , - between two of them, after lowercasing) are found
 from a character table, each word is hashed by a polynomial over its code points (prefix sums),
 a shingle's hash is a weighted sum of its five word hashes, and the 128 minimums are one vectorised
-(a * h + b) over all shingles. Format 2 (first byte 0x02); format-1 signatures (crc32 of each
-shingle's text, made one Python call per shingle) are no longer produced and count as no signature.
+(a * h + b) over all shingles. Format 3 (first byte 0x03). Earlier formats count as no signature
+(`is_current` tells the caller to sign such a row again from its stored text): format 1 hashed each
+shingle's text with crc32; format 2 took its permutations from datasketch's generator.
 """
 
 from __future__ import annotations
@@ -22,17 +24,30 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from datasketch import MinHash, MinHashLSH
+from datasketch import MinHashLSH
 
 NUM_PERM = 128
 SHINGLE = 5
 MIN_WORDS = 40
-_SCHEME = "affine32"
-_VERSION = b"\x02"  # first byte of every signature: the format, so old rows can be recognised
-
-_TEMPLATE = MinHash(num_perm=NUM_PERM, seed=20240611, scheme=_SCHEME)  # the shared permutations
-_A, _B = (np.asarray(p, dtype=np.uint32) for p in _TEMPLATE.permutations)
+_VERSION = b"\x03"  # first byte of every signature: the format, so old rows can be recognised
 _SIG_BYTES = 1 + NUM_PERM * 4
+
+
+def _permutations(n: int, seed: int = 20240611) -> tuple[np.ndarray, np.ndarray]:
+    """n affine permutations h -> a*h + b (mod 2**32), a odd, from splitmix64: fixed forever, since every
+    stored signature was made with them (a change here needs a new format byte)."""
+    out, state = [], seed
+    for _ in range(2 * n):
+        state = (state + 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
+        z = state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
+        out.append((z ^ (z >> 31)) >> 32)
+    a = np.array(out[:n], dtype=np.uint32) | np.uint32(1)
+    return a, np.array(out[n:], dtype=np.uint32)
+
+
+_A, _B = _permutations(NUM_PERM)
 
 # ----------------------------------------------------------------------------- words and their hashes
 
@@ -103,7 +118,7 @@ def _word_hashes(text: str) -> np.ndarray:
 
 
 def _fmix32(h: np.ndarray) -> np.ndarray:
-    """MurmurHash3's finalizer, as datasketch's "affine32" scheme pre-mixes every input hash."""
+    """MurmurHash3's 32-bit finalizer: spreads each shingle hash before the permutations."""
     h = h ^ (h >> np.uint32(16))
     h *= np.uint32(0x85EBCA6B)
     h ^= h >> np.uint32(13)
@@ -128,6 +143,11 @@ def signature(text: str) -> bytes | None:
     phv = np.multiply.outer(h, _A)
     phv += _B
     return _VERSION + phv.min(axis=0).astype("<u4", copy=False).tobytes()
+
+
+def is_current(sig) -> bool:
+    """True for a signature of this format; False for None, a cut-short value or an earlier format."""
+    return isinstance(sig, (bytes, bytearray, memoryview)) and len(sig) == _SIG_BYTES and bytes(sig[:1]) == _VERSION
 
 
 def _values(sig: bytes) -> np.ndarray:
@@ -167,13 +187,9 @@ class DuplicateIndex:
     def __len__(self) -> int:
         return len(self._sigs)
 
-    @staticmethod
-    def _usable(sig) -> bool:
-        return isinstance(sig, (bytes, bytearray, memoryview)) and len(sig) == _SIG_BYTES and bytes(sig[:1]) == _VERSION
-
     def add(self, key: int, sig: bytes) -> None:
         """Remember article `key`'s signature (adding a key twice keeps the first)."""
-        if key in self._sigs or not self._usable(sig):
+        if key in self._sigs or not is_current(sig):
             return
         sig = bytes(sig)
         self._sigs[key] = sig
@@ -189,7 +205,7 @@ class DuplicateIndex:
 
     def find(self, sig: bytes) -> int | None:
         """Key of the stored article most similar to `sig` if at least `threshold` similar; else None."""
-        if not self._usable(sig):
+        if not is_current(sig):
             return None
         sig = bytes(sig)
         found: set[int] = set()

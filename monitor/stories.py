@@ -33,9 +33,13 @@ def merge_duplicates(store: Store, article_ids: Sequence[int], summary: RunSumma
     start = min(parse_iso(r["published"]) for r in new) - DUPLICATE_WINDOW
     index = dedup.DuplicateIndex()
     new_ids = {r["id"] for r in new}
-    for r in store.rows(
-        "SELECT id, signature FROM articles WHERE signature IS NOT NULL AND duplicate_of IS NULL AND published >= ?", (iso(start),)
-    ):
+    query = "SELECT id, signature FROM articles WHERE signature IS NOT NULL AND duplicate_of IS NULL AND published >= ?"
+    window = store.rows(query, (iso(start),))
+    stale = [r["id"] for r in window if not dedup.is_current(r["signature"])]
+    if stale:
+        _sign_again(stale, store)
+        window = store.rows(query, (iso(start),))
+    for r in window:
         if r["id"] not in new_ids:
             index.add(r["id"], r["signature"])
     with store.transaction() as db:
@@ -52,6 +56,15 @@ def merge_duplicates(store: Store, article_ids: Sequence[int], summary: RunSumma
                 db.execute("UPDATE articles SET signature = ? WHERE id = ?", (sig, r["id"]))
                 if sig:
                     index.add(r["id"], sig)
+
+
+def _sign_again(article_ids: Sequence[int], store: Store) -> None:
+    """Signatures of an earlier format (stored before an upgrade) made again from the stored text, once."""
+    for chunk in range(0, len(article_ids), 500):
+        ids = list(article_ids[chunk:chunk + 500])
+        rows = store.rows(f"SELECT id, text FROM articles WHERE id IN ({','.join('?' * len(ids))})", ids)
+        with store.transaction() as db:
+            db.executemany("UPDATE articles SET signature = ? WHERE id = ?", [(dedup.signature(r["text"]), r["id"]) for r in rows])
 
 
 def score_relevance(store: Store, config: Config) -> None:

@@ -2,6 +2,8 @@
 
 from monitor.dedup import DuplicateIndex, signature, similarity
 
+GOLDEN_WIRE_SHA256 = "1523557cb330eb34"  # format 3 signature of WIRE, recorded once: it must never change
+
 WIRE = (
     "Kestrel AI said on Thursday that its research assistant had designed and run most of the "
     "experiments behind its latest language model, a step the company described as the start of "
@@ -66,7 +68,8 @@ def test_case_and_apostrophes_do_not_matter_and_accents_do():
     curly = WIRE.replace("company", "company’s own") + " Nous étions là, à Zürich."
     straight = curly.replace("’", "'").upper()
     assert signature(curly) == signature(straight)
-    assert similarity(signature(curly), signature(curly.replace("Zürich", "Zurich"))) < 1.0
+    # an accented word is another word: folding every "the" into "thé" changes many shingles
+    assert similarity(signature(curly), signature(curly.replace(" the ", " thé "))) < 0.9
 
 
 def test_many_copies_each_find_the_first():
@@ -77,3 +80,57 @@ def test_many_copies_each_find_the_first():
         index.add(i, signature(t))
     for i, t in enumerate(texts):
         assert index.find(signature("Shared by arrangement. " + t + " More at our site.")) == i
+
+
+def test_signatures_do_not_depend_on_a_library_generator():
+    # stored signatures must stay comparable across releases of datasketch and numpy: the permutations
+    # are this module's own, so a signature made today is byte for byte the one made by any later version
+    import hashlib
+
+    assert signature(WIRE)[:1] == b"\x03"
+    assert hashlib.sha256(signature(WIRE)).hexdigest()[:16] == GOLDEN_WIRE_SHA256
+
+
+def test_signature_of_format_2_is_not_current():
+    from monitor.dedup import is_current
+
+    assert is_current(signature(WIRE))
+    assert not is_current(b"\x02" + signature(WIRE)[1:])
+    assert not is_current(None)
+
+
+def test_a_database_signed_by_format_2_still_catches_copies_after_the_upgrade(server, tmp_path):
+    """Articles stored before the signature format changed are signed again from their text, so a
+    syndicated copy arriving after the upgrade still folds into its original."""
+    import sqlite3
+
+    from monitor.config import load_config
+    from monitor.loopback import Route
+    from monitor.pipeline import export_articles, run
+    from monitor.store import Store
+
+    from .sample import page, serve_sample, write_config
+
+    serve_sample(server)
+    config = load_config(write_config(tmp_path, server))
+    run(config, extract_workers=0)
+    with sqlite3.connect(config.database) as db:  # as an older version left it
+        db.execute("UPDATE articles SET signature = CAST(X'02' || substr(signature, 2) AS BLOB) WHERE signature IS NOT NULL")
+
+    original = server.url("/ledger/lab-automates-research")
+    copy_html = page("/ledger/lab-automates-research", server.base).decode().replace(
+        f'href="{original}"', f'href="{server.url("/wire/copy")}"').replace(
+        "<article>", "<article><p>Carried by arrangement with The Circuit Ledger.</p>")
+    server.routes["/wire/copy"] = Route(copy_html.encode())
+    server.routes["/wire/rss.xml"] = Route(
+        (f'<?xml version="1.0"?><rss version="2.0"><channel><title>Wire Desk</title><item><title>Lab runs its own '
+         f'experiments</title><link>{server.url("/wire/copy")}</link><guid>copy-1</guid>'
+         f"<pubDate>Wed, 04 Nov 2026 10:00:00 GMT</pubDate></item></channel></rss>").encode(),
+        content_type="application/rss+xml")
+    config = load_config(write_config(tmp_path, server, extra_feeds=["/wire/rss.xml"]))
+    run(config, extract_workers=0)
+
+    with Store.open(config.database) as store:
+        exported = {a["url"]: a for a in export_articles(store)}
+    assert server.url("/wire/copy") not in exported  # not an article of its own
+    assert server.url("/wire/copy") in exported[original]["urls"]
