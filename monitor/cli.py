@@ -67,10 +67,11 @@ def run(config_path: str, quiet: bool, timings: bool, log_file: str | None) -> N
     Example: monitor run --config feeds.yaml --quiet --log-file monitor.log
     """
     from .logs import setup_logging
-    from .pipeline import run as run_pipeline
 
     setup_logging(log_file=Path(log_file) if log_file else None, quiet=quiet)
-    config = _load(config_path)
+    config = _load(config_path)  # before the pipeline's heavy imports: a bad feeds.yaml fails as fast as `check`
+    from .pipeline import run as run_pipeline
+
     try:
         summary = run_pipeline(config, report=_progress() if sys.stderr.isatty() and not quiet else None)
     except MonitorError as exc:
