@@ -13,6 +13,8 @@ import fcntl
 import json
 import os
 import sqlite3
+import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -133,27 +135,35 @@ class RunLock:
 class Store:
     """One SQLite database. Open with `Store.open(path)`; use as a context manager to close it."""
 
-    def __init__(self, db: sqlite3.Connection, path: Path):
+    def __init__(self, db: sqlite3.Connection, path: Path, *, checked_at: float | None = None,
+                 clock: Callable[[], float] = time.time):
         self.db = db
         self.path = path
+        self._checked_at = checked_at
+        self._clock = clock
 
     @classmethod
-    def open(cls, path: str | Path, *, create: bool = True) -> "Store":
+    def open(cls, path: str | Path, *, create: bool = True, clock: Callable[[], float] = time.time) -> "Store":
+        """Open (and create or migrate) the database. Its integrity is checked (PRAGMA quick_check, which
+        reads the whole file) only when it may have changed since this monitor last closed it cleanly, or
+        when the last check is older than INTEGRITY_EVERY: see `_CleanClose`."""
         path = Path(path)
         if not path.exists() and not create:
             raise StoreError(f"{path}: no database yet (run `monitor run` first)")
         existed = path.exists() and path.stat().st_size > 0
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            checked = _CleanClose(path).take(now=clock())
             db = sqlite3.connect(path, isolation_level=None, timeout=30)
             db.row_factory = sqlite3.Row
             db.execute("PRAGMA busy_timeout = 30000")
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")
             db.execute("PRAGMA foreign_keys = ON")
-            if existed:
+            if existed and checked is None:
                 _check_not_corrupt(db, path)
-            store = cls(db, path)
+                checked = clock()
+            store = cls(db, path, checked_at=checked if checked is not None else clock(), clock=clock)
             store._migrate()
             return store
         except sqlite3.DatabaseError as exc:
@@ -163,6 +173,8 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
+        if self._checked_at is not None:
+            _CleanClose(self.path).record(checked_at=self._checked_at)
 
     def __enter__(self) -> "Store":
         return self
@@ -298,6 +310,47 @@ class Store:
                 )
             )
         return out
+
+
+INTEGRITY_EVERY = 86400.0  # seconds between integrity checks of a file that only this monitor has touched
+
+
+class _CleanClose:
+    """`<database>-clean`: written after the last clean close, with the file's size and mtime then and the
+    time of the last integrity check; removed at open, before anything writes. At the next open the check
+    can be skipped only if that record is there (no crash since), the file still has that size and mtime
+    (nothing else wrote to it), no write-ahead log is left over, and the last check is recent."""
+
+    def __init__(self, database: Path):
+        self.database = database
+        self.path = Path(str(database) + "-clean")
+
+    def take(self, *, now: float) -> float | None:
+        """The time of the last integrity check if it still holds for the file as it is; None otherwise."""
+        try:
+            record = json.loads(self.path.read_text(encoding="utf-8"))
+            self.path.unlink()
+        except (OSError, ValueError):
+            return None
+        try:
+            st = self.database.stat()
+            wal = Path(str(self.database) + "-wal")
+            leftover = wal.exists() and wal.stat().st_size > 0
+        except OSError:
+            return None
+        if not isinstance(record, dict) or leftover or [st.st_size, st.st_mtime_ns] != record.get("file"):
+            return None
+        checked = record.get("checked_at")
+        return checked if isinstance(checked, (int, float)) and 0 <= now - checked < INTEGRITY_EVERY else None
+
+    def record(self, *, checked_at: float) -> None:
+        try:
+            st = self.database.stat()
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump({"file": [st.st_size, st.st_mtime_ns], "checked_at": checked_at}, f)
+        except OSError:
+            pass  # no record: the next open checks the file, which is only slower
 
 
 def _check_not_corrupt(db: sqlite3.Connection, path: Path) -> None:

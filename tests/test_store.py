@@ -1,6 +1,7 @@
 """The SQLite store: schema versioning, WAL, transactions, lock, corrupt files."""
 
 import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -77,3 +78,44 @@ def test_articles_can_be_read_with_only_the_start_of_their_text(tmp_path):
         assert len(store.articles()[0].text) == 5000
         short = store.articles(text_chars=100)[0]
         assert len(short.text) == 100 and short.url == "https://a.example/1" and short.urls == ("https://a.example/1",)
+
+
+def test_integrity_is_checked_only_when_the_file_may_have_changed(tmp_path):
+    # PRAGMA quick_check reads the whole file: an hourly run on an untouched database skips it, but not after
+    # a crash (no clean close), a write by anything else, a left-over write-ahead log, or a day
+    from monitor.store import INTEGRITY_EVERY, _CleanClose
+
+    path = tmp_path / "m.sqlite3"
+    t = [1_000_000.0]
+    Store.open(path, clock=lambda: t[0]).close()
+    record = _CleanClose(path)
+    assert record.path.exists() and oct(record.path.stat().st_mode & 0o777) == "0o600"
+
+    t[0] += 3600
+    assert record.take(now=t[0]) == 1_000_000.0  # untouched since a clean close: the check is skipped
+    assert not record.path.exists()  # taken at open: a crash from here on leaves no record
+
+    Store.open(path, clock=lambda: t[0]).close()  # open without the record: checked, and recorded anew
+    other = sqlite3.connect(path)  # another program writes to the file
+    other.execute("CREATE TABLE notes (x)")
+    other.commit()
+    other.close()
+    assert record.take(now=t[0]) is None
+
+    Store.open(path, clock=lambda: t[0]).close()
+    Path(str(path) + "-wal").write_bytes(b"left over by a crash")
+    assert record.take(now=t[0]) is None
+    Path(str(path) + "-wal").unlink()
+
+    Store.open(path, clock=lambda: t[0]).close()
+    assert record.take(now=t[0] + INTEGRITY_EVERY + 1) is None  # a day later: checked again
+
+
+def test_a_store_killed_before_closing_leaves_no_clean_record(tmp_path):
+    from monitor.store import _CleanClose
+
+    path = tmp_path / "m.sqlite3"
+    Store.open(path).close()
+    store = Store.open(path)  # as a run that is then killed: never closed
+    assert not _CleanClose(path).path.exists()
+    store.db.close()
