@@ -143,6 +143,15 @@ class Story:
 
 
 @dataclass(frozen=True)
+class MergedStory:
+    """A story that merged into another: its page (under its own slug) redirects to the survivor's."""
+
+    id: int
+    slug: str
+    into: int  # the surviving story (the end of the chain when the survivor merged again)
+
+
+@dataclass(frozen=True)
 class FeedStatus:
     """A feed's health as stored: shown on the outlets page and by `monitor feeds`."""
 
