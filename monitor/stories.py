@@ -23,7 +23,8 @@ CLUSTER_WINDOW_DAYS = 4.0
 
 
 def merge_duplicates(store: Store, article_ids: Sequence[int], summary: RunSummary) -> None:
-    """Near-duplicate texts (syndication, AMP and print copies) point at the earliest copy."""
+    """Near-duplicate texts (syndication, AMP and print copies) point at the earliest copy, which stands for
+    them all (its date, its story). A copy seen after a later-dated one takes its place as the original."""
     if not article_ids:
         return
     new = store.rows(
@@ -33,18 +34,31 @@ def merge_duplicates(store: Store, article_ids: Sequence[int], summary: RunSumma
     start = min(parse_iso(r["published"]) for r in new) - DUPLICATE_WINDOW
     index = dedup.DuplicateIndex()
     new_ids = {r["id"] for r in new}
+    published: dict[int, str] = {}
     for r in store.rows(
-        "SELECT id, signature FROM articles WHERE signature IS NOT NULL AND duplicate_of IS NULL AND published >= ?", (iso(start),)
+        "SELECT id, signature, published FROM articles WHERE signature IS NOT NULL AND duplicate_of IS NULL AND published >= ?",
+        (iso(start),),
     ):
         if r["id"] not in new_ids:
             index.add(r["id"], r["signature"])
+            published[r["id"]] = r["published"]
+    replaced: dict[int, int] = {}  # an indexed original -> the earlier copy that took its place
     with store.transaction() as db:
         for r in new:
             sig = dedup.signature(r["text"])
             original = index.find(sig) if sig else None
+            while original in replaced:
+                original = replaced[original]
             if original is not None and original != r["id"]:
                 story = db.execute("SELECT story_id FROM articles WHERE id = ?", (original,)).fetchone()[0]
-                db.execute("UPDATE articles SET duplicate_of = ?, signature = ?, story_id = ? WHERE id = ?", (original, sig, story, r["id"]))
+                if r["published"] < published[original]:
+                    db.execute("UPDATE articles SET duplicate_of = ?, story_id = ? WHERE id = ? OR duplicate_of = ?",
+                               (r["id"], story, original, original))
+                    db.execute("UPDATE articles SET duplicate_of = NULL, signature = ?, story_id = ? WHERE id = ?", (sig, story, r["id"]))
+                    replaced[original] = r["id"]
+                    published[r["id"]] = r["published"]
+                else:
+                    db.execute("UPDATE articles SET duplicate_of = ?, signature = ?, story_id = ? WHERE id = ?", (original, sig, story, r["id"]))
                 if story is not None:
                     db.execute("UPDATE stories SET dirty = 1 WHERE id = ?", (story,))
                 summary.duplicates += 1
@@ -52,6 +66,7 @@ def merge_duplicates(store: Store, article_ids: Sequence[int], summary: RunSumma
                 db.execute("UPDATE articles SET signature = ? WHERE id = ?", (sig, r["id"]))
                 if sig:
                     index.add(r["id"], sig)
+                    published[r["id"]] = r["published"]
 
 
 def score_relevance(store: Store, config: Config) -> None:
