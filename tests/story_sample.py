@@ -68,7 +68,8 @@ REPORTS = {
         "2026-11-04T07:00:00+00:00", [
             "Solace Labs' claim that its agents solve 71% of ResearchBench deserves a close reading. The 480 "
             "tasks were written by Solace's own scientists, Petra Lunde among them.",
-            "The score rose from 18% a year ago. Outside researchers have asked for the tasks to be published.",
+            "The score rose from 18% a year ago, and the benchmark was built to track agents doing AI research. "
+            "Outside researchers have asked for the tasks to be published.",
         ]),
     "/harbour/pause-pledge": (
         "Harbour Post", "Forty research groups pledge to pause self-improving AI experiments",
@@ -94,11 +95,13 @@ TOPICS = ("topics:\n  - name: self-improvement\n    phrases: [self-improvement, 
           "    terms: [agents, frontier AI, AI models, research agents, pause, benchmark]\n")
 
 
-def page(path: str, base: str) -> bytes:
+def page(path: str, base: str, *, copy_points_back: bool = True) -> bytes:
+    """An article page; the copy's rel=canonical names the original unless `copy_points_back` is False (then
+    only its text tells it is a copy)."""
     if path == COPY[0]:
         _, outlet, _, original = COPY
         _, title, _, paragraphs = REPORTS[original]
-        canonical = original
+        canonical = original if copy_points_back else path
         paragraphs = paragraphs + [f"This report first appeared in the {REPORTS[original][0]}."]
     else:
         outlet, title, _, paragraphs = REPORTS[path]
@@ -123,11 +126,12 @@ def feed(name: str, paths: list[str], base: str) -> bytes:
     return f'<?xml version="1.0"?><rss version="2.0"><channel><title>{name}</title>{items}</channel></rss>'.encode()
 
 
-def serve(server: LoopbackServer, paths: list[str]) -> None:
-    """Serve `paths` (their pages, and each outlet's feed listing those of them it published)."""
+def serve(server: LoopbackServer, paths: list[str], *, copy_points_back: bool = True, failing: tuple[str, ...] = ()) -> None:
+    """Serve `paths` (their pages, and each outlet's feed listing those of them it published); the pages in
+    `failing` answer 503."""
     base = server.base
     for path in paths:
-        server.routes[path] = Route(page(path, base))
+        server.routes[path] = Route(b"busy", status=503) if path in failing else Route(page(path, base, copy_points_back=copy_points_back))
     for feed_path, outlet in OUTLETS.items():
         prefix = feed_path.rsplit("/", 1)[0] + "/"
         mine = [p for p in paths if p.startswith(prefix)]
