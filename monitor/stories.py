@@ -122,7 +122,8 @@ def assign_stories(store: Store, summary: RunSummary, now: datetime) -> None:
     Articles outside the window never move (a story reaching past the window's edge keeps them: they are
     the anchors of that story, moved only when the whole story merges into an older one). Nothing new:
     nothing is read or clustered."""
-    new = store.rows("SELECT published FROM articles WHERE relevant = 1 AND story_id IS NULL AND duplicate_of IS NULL")
+    new = store.rows("SELECT published FROM articles INDEXED BY articles_unassigned "
+                     "WHERE relevant = 1 AND story_id IS NULL AND duplicate_of IS NULL")
     if not new:
         return
     lo, hi = story_window([parse_iso(r["published"]) for r in new])
