@@ -1,7 +1,9 @@
 """From stored articles to stories: near-duplicates point at their original, every article gets its
-relevance score, new relevant articles join existing stories or open new ones, and every story that
-changed gets its headline, summary, figures and related stories recomputed. Pure stages do the
-thinking (dedup, topics, cluster, facts, summary); this module reads and writes the store around them.
+relevance score, the window around the new relevant articles is clustered afresh and story ids are carried
+over by the rules of monitor/identity.py (stories grow, merge into the older one, split), and every story
+that changed gets its headline, summary, figures and related stories recomputed. Pure stages do the
+thinking (dedup, topics, cluster, identity, facts, summary); this module reads and writes the store around
+them. docs/stories.md explains the window and the identity rules.
 """
 
 from __future__ import annotations

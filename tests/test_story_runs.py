@@ -48,9 +48,12 @@ def test_one_run_and_one_report_per_hourly_run_give_the_same_stories(tmp_path):
         (tmp_path / "hourly").mkdir()
         hourly = load_config(write_config(tmp_path / "hourly", server))
         seen_ids: set[int] = set()
+        pages: dict[int, str] = {}
         for k, path in enumerate(IN_ORDER):
             serve(server, IN_ORDER[: k + 1])
             run(hourly, now=at(published(path)), extract_workers=0)
+            for s in site(hourly):
+                assert pages.setdefault(s["id"], s["page"]) == s["page"]  # an address never changes once published
             seen_ids |= {s["id"] for s in site(hourly)}
     a, b = site(once), site(hourly)
     # the same partition of the reports, and it is the three events (the copy folded into its original)
