@@ -43,7 +43,8 @@ class Member:
 
 @dataclass(frozen=True)
 class Prior:
-    """An existing story with articles in the window: its first article's key, anchors included."""
+    """An existing story with articles in the window: when its first article appeared, anchors included
+    (any values that compare with each other; every story named by a Member needs one)."""
 
     id: int
     first: Hashable
@@ -83,7 +84,7 @@ def decide(members: Sequence[Member], priors: Sequence[Prior]) -> Identity:
     owner: dict[int, int] = {}
     merged: dict[int, int] = {}
     for cluster, stories in claimants.items():
-        stories.sort(key=lambda s: (age[s], s) if s in age else (first_key[cluster], s))
+        stories.sort(key=lambda s: (age[s], s))
         owner[cluster] = stories[0]
         merged.update((s, stories[0]) for s in stories[1:])
 

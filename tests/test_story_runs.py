@@ -134,3 +134,33 @@ def test_an_earlier_near_duplicate_takes_the_place_of_a_later_copy(server, tmp_p
         rows = {r["url"]: r for r in export_articles(store)}
     orig = next(r for u, r in rows.items() if u.endswith(SOLACE[0]))
     assert orig["sources"] == ["Harbour Post", "Relay Daily"] and not any(u.endswith(COPY[0]) for u in rows)
+
+
+def _store_report(store: Store, path: str, when: datetime) -> int:
+    outlet, title, _, paragraphs = REPORTS[path]
+    with store.transaction() as db:
+        return db.execute(
+            "INSERT INTO articles(url, source, title, text, published, published_has_time, extracted, relevant, scored, "
+            "first_seen) VALUES (?, ?, ?, ?, ?, 1, 1, 1, 1, ?)",
+            (f"https://{outlet.split()[0].lower()}.example{path}", outlet, title, " ".join(paragraphs), when.isoformat(),
+             when.isoformat())).lastrowid
+
+
+def test_articles_older_than_the_window_stay_as_anchors_of_their_story(tmp_path):
+    from monitor import stories
+    from monitor.run_summary import RunSummary
+
+    day0 = datetime.fromisoformat("2026-11-01T08:00:00+00:00")
+    with Store.open(tmp_path / "m.sqlite3") as store:
+        a = _store_report(store, VANTOR[0], day0)
+        b = _store_report(store, VANTOR[2], day0 + timedelta(days=3))
+        stories.assign_stories(store, RunSummary(), day0 + timedelta(days=3, hours=1))
+        (sid,) = {r[0] for r in store.rows("SELECT story_id FROM articles")}
+        # five days on, the first report is outside the window (earlier than the new one minus 4 days)
+        c = _store_report(store, VANTOR[1], day0 + timedelta(days=5))
+        lo, _ = stories.story_window([day0 + timedelta(days=5)])
+        assert lo > day0
+        summary = RunSummary()
+        stories.assign_stories(store, summary, day0 + timedelta(days=5, hours=1))
+        story_of = dict(store.rows("SELECT id, story_id FROM articles"))
+    assert story_of == {a: sid, b: sid, c: sid} and summary.new_stories == 0 and summary.updated_stories == 1
