@@ -1,6 +1,7 @@
-"""Duplicates and stories: monitor.dedup (signature + DuplicateIndex) and monitor.cluster.assign on
-10,000 and 100,000 generated articles, each size in a fresh process (so peak RSS is its own), then 100
-new articles assigned into the 100,000-article archive. Baseline: all-pairs cosine on a sample.
+"""Duplicates and stories: monitor.dedup (signature + DuplicateIndex) and monitor.cluster.cluster_docs on
+10,000 and 100,000 generated articles, each size in a fresh process (so peak RSS is its own). Baseline:
+all-pairs cosine on a sample. What a later run costs (new articles into a stored archive) is measured by
+bench_story_runs.py.
 
     .venv/bin/python benchmarks/bench_stories.py            # 10,000 and 100,000
     .venv/bin/python benchmarks/bench_stories.py --quick    # 1,000 and 10,000
@@ -9,8 +10,7 @@ new articles assigned into the 100,000-article archive. Baseline: all-pairs cosi
 The articles arrive at 1,000 a day (so 100,000 span 100 days): each event is reported by 1-6 outlets in
 their own words, and about 8% of articles are syndicated copies of an earlier one (another outlet, a
 different header and footer). Duplicates: signatures and look-ups in time order over the whole stream. Stories: one
-cluster.assign(originals, existing=[]) call (a first import); the smaller size is also run as `monitor run`
-would see it, one assign() per day with existing = the window, and reported beside it.
+cluster.cluster_docs(originals) call (a first import).
 """
 
 from __future__ import annotations
@@ -113,38 +113,13 @@ def dedup_all(articles: list[dict]) -> tuple[list[dict], int, int]:
 
 
 def stories_bulk(originals: list[dict]) -> list[tuple[cluster.Doc, int]]:
-    """Every original in one assign() call with no existing stories (a first import)."""
+    """Every original in one cluster_docs() call (a first import)."""
     docs = [_doc(a) for a in originals]
-    result = cluster.assign(docs, [], window_days=WINDOW)
-    ids: dict = {}
-    return [(d, ids.setdefault(result[d.id], len(ids) + 1)) for d in docs]
+    labels = cluster.cluster_docs(docs, window_days=WINDOW)
+    return [(d, int(label)) for d, label in zip(docs, labels)]
 
 
-def stories_daily(originals: list[dict]) -> list[tuple[cluster.Doc, int]]:
-    """One assign() per day, existing = the articles of the window with their stories (as `monitor run`)."""
-    done: list[tuple[cluster.Doc, int]] = []
-    next_story = 1
-    days: dict[int, list[dict]] = {}
-    for a in originals:
-        days.setdefault(int((a["published"] - START).total_seconds() // 86400), []).append(a)
-    for day in sorted(days):
-        docs = [_doc(a) for a in days[day]]
-        lo = min(d.published for d in docs) - timedelta(days=WINDOW)
-        first = len(done)
-        while first > 0 and done[first - 1][0].published >= lo:
-            first -= 1
-        result = cluster.assign(docs, done[first:], window_days=WINDOW)
-        opened: dict[str, int] = {}
-        for d in docs:
-            s = result[d.id]
-            if isinstance(s, str):
-                s = opened.setdefault(s, next_story + len(opened))
-            done.append((d, s))
-        next_story += len(opened)
-    return done
-
-
-def one_size(n: int, profile: bool, daily: bool) -> dict:
+def one_size(n: int, profile: bool) -> dict:
     t0 = time.perf_counter()
     articles = make_articles(n)
     gen_s = time.perf_counter() - t0
@@ -159,13 +134,6 @@ def one_size(n: int, profile: bool, daily: bool) -> dict:
            "total": t2 - t0, "duplicates": dups, "copies_caught": caught,
            "copies": sum(a["copy_of"] is not None for a in articles), "stories": len({s for _, s in done}),
            "events": len({a["event"] for a in articles})}
-    # 100 new articles (the next day) into the archive: existing = every stored article with its story;
-    # assign() keeps those of the window itself
-    last = articles[-1]["published"]
-    new = [_doc(a) for a in make_articles(100, seed=99, first_id=10**9, start=last + timedelta(hours=1))]
-    t0 = time.perf_counter()
-    cluster.assign(new, done, window_days=WINDOW)
-    out["assign100"] = time.perf_counter() - t0
     if profile:  # extra, untimed runs: the profiler slows what it watches
         prof = cProfile.Profile()
         prof.enable()
@@ -175,18 +143,6 @@ def one_size(n: int, profile: bool, daily: bool) -> dict:
         s = io.StringIO()
         pstats.Stats(prof, stream=s).sort_stats("tottime").print_stats(15)
         out["profile"] = s.getvalue()
-        prof = cProfile.Profile()
-        prof.enable()
-        cluster.assign(new, done, window_days=WINDOW)
-        prof.disable()
-        s = io.StringIO()
-        pstats.Stats(prof, stream=s).sort_stats("tottime").print_stats(12)
-        out["profile100"] = s.getvalue()
-    if daily:
-        t0 = time.perf_counter()
-        daily_done = stories_daily(originals)
-        out["daily"] = time.perf_counter() - t0
-        out["daily_stories"] = len({s for _, s in daily_done})
     return out
 
 
@@ -207,17 +163,15 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--profile", action="store_true")
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)  # child mode: one size, JSON out
-    ap.add_argument("--daily", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
-        print(json.dumps(one_size(args.one, args.profile, args.daily)))
+        print(json.dumps(one_size(args.one, args.profile)))
         return
     small, big = (1000, 10000) if args.quick else (10000, 100000)
     print(machine_line())
     results = []
     for n in (small, big):
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--one", str(n)] + (["--profile"] if args.profile and n == big else []) + (
-            ["--daily"] if n == small else [])
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--one", str(n)] + (["--profile"] if args.profile and n == big else [])
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
         if proc.returncode:
             sys.exit(f"size {n} failed:\n{proc.stderr[-3000:]}")
@@ -225,7 +179,7 @@ def main() -> None:
     base = baseline(3000)
     scale = results[1]["total"] / results[0]["total"]
     print(f"\nArticles at {PER_DAY}/day; dedup = signature + DuplicateIndex over all of them in time order, stories = "
-          f"one cluster.assign(originals, []) call ({WINDOW:g}-day window).\n")
+          f"one cluster.cluster_docs(originals) call ({WINDOW:g}-day window).\n")
     rows = []
     for r in results:
         ext = base["s"] * (r["n"] / base["n"]) ** 2
@@ -243,15 +197,9 @@ def main() -> None:
     print()
     print(table(["check", "measured", "target", "met"], [
         [f"time for {big:,} / time for {small:,}", f"{scale:.1f}x", "<= 12x", verdict(scale <= 12)],
-        [f"100 new articles into {big:,} (assign, window taken from all {big:,})", f"{r['assign100']:.2f} s", "< 2 s",
-         verdict(r["assign100"] < 2)],
-        [f"100 new articles into {small:,}", f"{results[0]['assign100']:.2f} s", "-", "-"],
-        [f"{small:,} as {small // PER_DAY} daily runs (assign per day, existing = window)", f"{results[0]['daily']:.1f} s "
-         f"({results[0]['daily_stories']:,} stories) vs {results[0]['cluster']:.1f} s in one call", "-", "-"],
     ]))
     if "profile" in r:
-        print("\ncProfile of an extra, untimed run of dedup + one assign() on the first 20,000 articles (top 15 by own time):\n" + r["profile"])
-        print(f"\ncProfile of assigning 100 new articles into {big:,} (top 12 by own time):\n" + r["profile100"])
+        print("\ncProfile of an extra, untimed run of dedup + one cluster_docs() on the first 20,000 articles (top 15 by own time):\n" + r["profile"])
 
 
 if __name__ == "__main__":

@@ -232,6 +232,10 @@ def _store_entry(db, feed: Feed, entry: Entry, feed_title: str | None, now: date
     created = 0
     if row:
         article_id = row[0]
+        if entry.published is not None and entry.published_has_time:  # the earliest report of one address wins
+            if db.execute("UPDATE articles SET published = ?, published_has_time = 1 WHERE id = ? AND published > ?",
+                          (iso(entry.published), article_id, iso(entry.published))).rowcount:
+                db.execute("UPDATE stories SET dirty = 1 WHERE id = (SELECT story_id FROM articles WHERE id = ?)", (article_id,))
     else:
         source = entry.source or feed.name or feed_title or urlsplit(feed.url).hostname or feed.url
         cursor = db.execute(
@@ -327,7 +331,11 @@ def _store_extraction(store: Store, article_id: int, ex: Extracted, final_url: s
             pass
         for alias in dict.fromkeys(aliases):
             db.execute("INSERT OR IGNORE INTO article_urls(url, article_id) VALUES (?, ?)", (alias, target))
-        published, has_time = best_published(parse_iso(row["published"]), bool(row["published_has_time"]), ex.published, ex.published_has_time)
+        if target == article_id:
+            published, has_time = best_published(parse_iso(row["published"]), bool(row["published_has_time"]), ex.published, ex.published_has_time)
+        else:  # a copy folded into its original: the report keeps the original's date, never the copy's
+            kept = db.execute("SELECT published, published_has_time FROM articles WHERE id = ?", (target,)).fetchone()
+            published, has_time = parse_iso(kept[0]), bool(kept[1])
         db.execute(
             "UPDATE articles SET text = ?, title = coalesce(nullif(title, url), ?, title), author = coalesce(author, ?), "
             "image = ?, language = ?, published = ?, published_has_time = ?, extracted = 1, last_error = NULL, "

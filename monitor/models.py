@@ -134,12 +134,27 @@ class Story:
         return max(a.published for a in self.articles)
 
     @property
+    def reports(self) -> tuple[Article, ...]:
+        """The independent reports: every article but the syndicated copies of another article of the story."""
+        ids = {a.id for a in self.articles}
+        return tuple(a for a in self.articles if a.duplicate_of is None or a.duplicate_of not in ids or a.duplicate_of == a.id)
+
+    @property
     def sources(self) -> tuple[str, ...]:
-        """Distinct outlets in order of first coverage."""
+        """Distinct outlets of the independent reports, in order of first coverage (a syndicated copy adds none)."""
         seen: dict[str, None] = {}
-        for a in sorted(self.articles, key=lambda a: a.published):
+        for a in sorted(self.reports, key=lambda a: a.published):
             seen.setdefault(a.source, None)
         return tuple(seen)
+
+
+@dataclass(frozen=True)
+class MergedStory:
+    """A story that merged into another: its page (under its own slug) redirects to the survivor's."""
+
+    id: int
+    slug: str
+    into: int  # the surviving story (the end of the chain when the survivor merged again)
 
 
 @dataclass(frozen=True)

@@ -128,7 +128,7 @@ def story_row(story: Story, href: str) -> str:
         f'<p class="mn-row__outlets"><strong>{n} outlet{"s" if n != 1 else ""}</strong>'
         f' · {outlet_list(story.sources)}</p>'
         "</div>"
-        f'<div class="mn-row__spark">{charts.sparkline([a.published for a in story.articles])}</div>'
+        f'<div class="mn-row__spark">{charts.sparkline([a.published for a in story.reports])}</div>'
         "</article>"
     )
 
@@ -261,13 +261,13 @@ def story_md(story: Story, related: Sequence[tuple[Story, str]]) -> str:
            '<header class="mn-story__head">',
            f'<p class="mn-kicker">Story · first reported {_time_tag(t0, fmt_when(t0))}</p>',
            f'<h1>{esc(story.title)}</h1>',
-           f'<p class="mn-story__stats"><strong>{_plural(total, "outlet")}</strong> · {_plural(len(arts), "article")}'
+           f'<p class="mn-story__stats"><strong>{_plural(total, "outlet")}</strong> · {_plural(len(originals), "article")}'
            f' · latest {_time_tag(t1, fmt_when(t1))}</p>',
            f'<ol class="mn-chips" aria-label="Outlets in order of first coverage">{chips}</ol>',
            "</header>"]
     if story.summary:
         out.append(f'<p class="mn-story__summary">{esc(words(story.summary, 120))}</p>')
-    out.append(f'<figure class="mn-figure" data-search-exclude>{charts.coverage_chart([a.published for a in arts])}'
+    out.append(f'<figure class="mn-figure" data-search-exclude>{charts.coverage_chart([a.published for a in originals])}'
                "<figcaption>When the coverage appeared (UTC)</figcaption></figure>")
     if agreed:
         out.append('<section class="mn-facts"><h2 id="agreed">What the coverage agrees on</h2>'

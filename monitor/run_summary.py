@@ -26,6 +26,7 @@ class RunSummary:
     relevant: int = 0
     new_stories: int = 0
     updated_stories: int = 0
+    merged_stories: int = 0
     site_built: bool = False
     unfinished: bool = False
     seconds: float = 0.0
@@ -36,7 +37,8 @@ class RunSummary:
         parts = [
             f"feeds: {self.feeds_fetched} fetched, {self.feeds_not_modified} not modified, {self.feeds_failed} failed",
             f"{self.new_articles} new articles ({self.duplicates} duplicates merged, {self.pages_failed} pages kept from the feed)",
-            f"stories: {self.new_stories} new, {self.updated_stories} updated",
+            f"stories: {self.new_stories} new, {self.updated_stories} updated"
+            + (f", {self.merged_stories} merged into others" if self.merged_stories else ""),
             "site rebuilt" if self.site_built else "site unchanged",
             f"{self.seconds:.1f} s",
         ]

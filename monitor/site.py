@@ -34,7 +34,7 @@ import yaml
 import monitor
 from monitor import charts, render
 from monitor.errors import BuildError
-from monitor.models import FeedStatus, Story
+from monitor.models import FeedStatus, MergedStory, Story
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +49,36 @@ STATE_VERSION = 1
 _SLUG_BAD = re.compile(r"[^a-z0-9]+")
 
 
-def story_path(story: Story) -> str:
+def story_path(story: Story | MergedStory) -> str:
     """The story page's address, "stories/<slug>/": the slug reduced to [a-z0-9-], stable for the story's life."""
     slug = _SLUG_BAD.sub("-", (story.slug or "").lower()).strip("-")[:100].strip("-")
     return f"stories/{slug or f'story-{story.id}'}/"
+
+
+def redirect_html(target: str, title: str) -> str:
+    """The page left at a merged story's address: a refresh and a link to `target` (relative, ending in
+    index.html so that it also works opened from file://)."""
+    href = render.esc(target)
+    return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{render.esc(title)}</title>'
+            f'<meta http-equiv="refresh" content="0; url={href}"><link rel="canonical" href="{href}">'
+            f'<meta name="robots" content="noindex"></head><body><p>This story was merged into another: '
+            f'<a href="{href}">{render.esc(title)}</a>.</p></body></html>\n')
+
+
+def _write_redirects(new_dir: Path, merged: Sequence[MergedStory], by_id: dict[int, Story], paths: dict[int, str]) -> None:
+    for m in merged:
+        survivor = by_id.get(m.into)
+        old = story_path(m)
+        if survivor is None or old in paths.values():
+            continue
+        page = new_dir / old / "index.html"
+        html = redirect_html(f"../../{paths[m.into]}index.html", survivor.title)
+        try:
+            if page.read_text(encoding="utf-8") == html:
+                continue
+        except OSError:
+            pass
+        _write_atomic(page, html)
 
 
 def _url(path: str, base_url: str | None) -> str:
@@ -63,14 +89,19 @@ def _newest_first(stories: Sequence[Story]) -> list[Story]:
     return sorted(stories, key=lambda s: (s.last_published, s.id), reverse=True)
 
 
-def stories_json(stories: Sequence[Story], *, now: datetime, base_url: str | None = None) -> dict:
-    """Every story with its articles (excerpts, never full texts), newest first. Also written to stories.json."""
+def stories_json(stories: Sequence[Story], *, now: datetime, base_url: str | None = None,
+                 merged: Sequence[MergedStory] = ()) -> dict:
+    """Every story with its articles (excerpts, never full texts), newest first. Also written to stories.json.
+    `merged` lists, under each survivor, the ids of the stories that merged into it (their pages redirect)."""
+    absorbed: dict[int, list[int]] = {}
+    for m in merged:
+        absorbed.setdefault(m.into, []).append(m.id)
     return {
         "generated": render.iso(now),
         "stories": [{
             "id": s.id, "title": s.title,
             "first_published": render.iso(s.first_published), "last_published": render.iso(s.last_published),
-            "page": _url(story_path(s), base_url), "sources": list(s.sources),
+            "page": _url(story_path(s), base_url), "sources": list(s.sources), "merged": sorted(absorbed.get(s.id, [])),
             "articles": [{"url": a.url, "urls": list(a.urls), "title": a.title, "source": a.source,
                           "published": render.iso(a.published), "excerpt": render.excerpt(a)}
                          for a in sorted(s.articles, key=lambda a: (a.published, a.id or 0))],
@@ -153,7 +184,7 @@ def _split(stories: Sequence[Story], now: datetime) -> tuple[list[Story], dict[s
 def _small_pages(stories: Sequence[Story], feeds: Sequence[FeedStatus], paths: dict[int, str],
                  recent: list[Story], months: dict[str, list[Story]], *, title: str) -> dict[str, str]:
     """Home, archive index, outlets and about pages, by Markdown path."""
-    times = [a.published for s in stories for a in s.articles]
+    times = [a.published for s in stories for a in s.reports]  # syndicated copies are not coverage of their own
     latest = max((s.last_published for s in stories), default=datetime(1970, 1, 1, tzinfo=timezone.utc))
     return {
         "index.md": render.home_md(recent, paths, title=title, latest=latest,
@@ -189,10 +220,12 @@ def _write_atomic(path: Path, data: bytes | str) -> None:
 
 
 def build_site(stories: Sequence[Story], feeds: Sequence[FeedStatus], *, site_dir: Path, work_dir: Path,
-               title: str, now: datetime, base_url: str | None = None, changed: set[int] | None = None) -> None:
+               title: str, now: datetime, base_url: str | None = None, changed: set[int] | None = None,
+               merged: Sequence[MergedStory] = ()) -> None:
     """Build and publish the site for `stories` (the relevant ones, with articles and facts) and `feeds`.
 
     `changed`: ids of stories whose content changed since the last build (None: rebuild everything).
+    `merged`: stories merged into others; each one's address gets a redirect page to its survivor.
     Raises BuildError; on any failure the previously published site_dir is left as it was.
     """
     site_dir, work_dir = Path(site_dir).absolute(), Path(work_dir).absolute()
@@ -257,7 +290,8 @@ def build_site(stories: Sequence[Story], feeds: Sequence[FeedStatus], *, site_di
             _assemble(site_dir, out, new_dir, drop_dirs={_page_url(p) for p in removed})
         _write_search_index(site_dir, new_dir, fresh={_page_url(p) for p in built},
                             gone={_page_url(p) for p in removed}, full=full)
-        data = stories_json(stories, now=now, base_url=base_url)
+        _write_redirects(new_dir, merged, by_id, paths)
+        data = stories_json(stories, now=now, base_url=base_url, merged=merged)
         _write_atomic(new_dir / "stories.json", json.dumps(data, ensure_ascii=False, separators=(",", ":")))
         _write_atomic(new_dir / "feed.xml", atom_feed(stories, title=title, now=now, base_url=base_url))
         _write_sitemap(new_dir, sorted(_page_url(p) for p in all_pages), base_url)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from .errors import LockedError, StoreError
-from .models import Article, Evidence, Fact, Feed, FeedStatus, Story
+from .models import Article, Evidence, Fact, Feed, FeedStatus, MergedStory, Story
 
 SCHEMA = """
 CREATE TABLE feeds (
@@ -94,8 +94,20 @@ CREATE INDEX stories_last ON stories(last_published);
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
 """
 
+# Version 2: a story merged into another keeps its row (its page becomes a redirect) and names the survivor;
+# indexes so that a run's cost follows what is new, not the archive: copies by their original (every story
+# change moves an article's copies with it), the articles still to cluster, and those still to score.
+STORY_IDENTITY = """
+ALTER TABLE stories ADD COLUMN merged_into INTEGER REFERENCES stories(id);
+CREATE INDEX articles_duplicate ON articles(duplicate_of) WHERE duplicate_of IS NOT NULL;
+CREATE INDEX articles_unassigned ON articles(published) WHERE relevant = 1 AND story_id IS NULL AND duplicate_of IS NULL;
+CREATE INDEX articles_unscored ON articles(id) WHERE scored = 0;
+CREATE INDEX stories_dirty ON stories(id) WHERE dirty = 1;
+CREATE INDEX stories_merged ON stories(merged_into) WHERE merged_into IS NOT NULL
+"""
+
 # MIGRATIONS[n] upgrades a database at version n to n + 1. Version 0 is an empty file.
-MIGRATIONS: list[str] = [SCHEMA]
+MIGRATIONS: list[str] = [SCHEMA, STORY_IDENTITY]
 VERSION = len(MIGRATIONS)
 
 
@@ -290,6 +302,19 @@ class Store:
                 )
             )
         return stories
+
+    def merged_stories(self) -> list[MergedStory]:
+        """Every story that merged into another, with the survivor it ends at (chains followed)."""
+        into = dict(self.db.execute("SELECT id, merged_into FROM stories WHERE merged_into IS NOT NULL").fetchall())
+        slugs = dict(self.db.execute("SELECT id, slug FROM stories WHERE merged_into IS NOT NULL").fetchall())
+        out = []
+        for story_id in sorted(into):
+            end, seen = into[story_id], {story_id}
+            while end in into and end not in seen:
+                seen.add(end)
+                end = into[end]
+            out.append(MergedStory(id=story_id, slug=slugs[story_id], into=end))
+        return out
 
     def feed_statuses(self, configured: Sequence[Feed] | None = None) -> list[FeedStatus]:
         """Stored feed health; with `configured`, only those feeds (feeds dropped from feeds.yaml are left out),

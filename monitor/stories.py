@@ -1,7 +1,9 @@
 """From stored articles to stories: near-duplicates point at their original, every article gets its
-relevance score, new relevant articles join existing stories or open new ones, and every story that
-changed gets its headline, summary, figures and related stories recomputed. Pure stages do the
-thinking (dedup, topics, cluster, facts, summary); this module reads and writes the store around them.
+relevance score, the window around the new relevant articles is clustered afresh and story ids are carried
+over by the rules of monitor/identity.py (stories grow, merge into the older one, split), and every story
+that changed gets its headline, summary, figures and related stories recomputed. Pure stages do the
+thinking (dedup, topics, cluster, identity, facts, summary); this module reads and writes the store around
+them. docs/stories.md explains the window and the identity rules.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Sequence
 
-from . import cluster, dedup, facts, topics
+from . import cluster, dedup, facts, identity, topics
 from .summary import headline, summarize
 from .config import Config
 from .run_summary import RunSummary
@@ -23,7 +25,8 @@ CLUSTER_WINDOW_DAYS = 4.0
 
 
 def merge_duplicates(store: Store, article_ids: Sequence[int], summary: RunSummary) -> None:
-    """Near-duplicate texts (syndication, AMP and print copies) point at the earliest copy."""
+    """Near-duplicate texts (syndication, AMP and print copies) point at the earliest copy, which stands for
+    them all (its date, its story). A copy seen after a later-dated one takes its place as the original."""
     if not article_ids:
         return
     new = store.rows(
@@ -33,7 +36,9 @@ def merge_duplicates(store: Store, article_ids: Sequence[int], summary: RunSumma
     start = min(parse_iso(r["published"]) for r in new) - DUPLICATE_WINDOW
     index = dedup.DuplicateIndex()
     new_ids = {r["id"] for r in new}
-    query = "SELECT id, signature FROM articles WHERE signature IS NOT NULL AND duplicate_of IS NULL AND published >= ?"
+    published: dict[int, str] = {}
+    query = ("SELECT id, signature, published FROM articles "
+             "WHERE signature IS NOT NULL AND duplicate_of IS NULL AND published >= ?")
     window = store.rows(query, (iso(start),))
     stale = [r["id"] for r in window if not dedup.is_current(r["signature"])]
     if stale:
@@ -42,13 +47,24 @@ def merge_duplicates(store: Store, article_ids: Sequence[int], summary: RunSumma
     for r in window:
         if r["id"] not in new_ids:
             index.add(r["id"], r["signature"])
+            published[r["id"]] = r["published"]
+    replaced: dict[int, int] = {}  # an indexed original -> the earlier copy that took its place
     with store.transaction() as db:
         for r in new:
             sig = dedup.signature(r["text"])
             original = index.find(sig) if sig else None
+            while original in replaced:
+                original = replaced[original]
             if original is not None and original != r["id"]:
                 story = db.execute("SELECT story_id FROM articles WHERE id = ?", (original,)).fetchone()[0]
-                db.execute("UPDATE articles SET duplicate_of = ?, signature = ?, story_id = ? WHERE id = ?", (original, sig, story, r["id"]))
+                if r["published"] < published[original]:
+                    db.execute("UPDATE articles SET duplicate_of = ?, story_id = ? WHERE id = ? OR duplicate_of = ?",
+                               (r["id"], story, original, original))
+                    db.execute("UPDATE articles SET duplicate_of = NULL, signature = ?, story_id = ? WHERE id = ?", (sig, story, r["id"]))
+                    replaced[original] = r["id"]
+                    published[r["id"]] = r["published"]
+                else:
+                    db.execute("UPDATE articles SET duplicate_of = ?, signature = ?, story_id = ? WHERE id = ?", (original, sig, story, r["id"]))
                 if story is not None:
                     db.execute("UPDATE stories SET dirty = 1 WHERE id = ?", (story,))
                 summary.duplicates += 1
@@ -56,6 +72,7 @@ def merge_duplicates(store: Store, article_ids: Sequence[int], summary: RunSumma
                 db.execute("UPDATE articles SET signature = ? WHERE id = ?", (sig, r["id"]))
                 if sig:
                     index.add(r["id"], sig)
+                    published[r["id"]] = r["published"]
 
 
 def _sign_again(article_ids: Sequence[int], store: Store) -> None:
@@ -76,7 +93,7 @@ def score_relevance(store: Store, config: Config) -> None:
     if store.get_meta("relevance_subject") not in (None, subject):
         with store.transaction() as db:
             db.execute("UPDATE articles SET scored = 0")
-    rows = store.rows("SELECT id, title, text, summary FROM articles WHERE scored = 0")
+    rows = store.rows("SELECT id, title, text, summary FROM articles WHERE scored = 0")  # index articles_unscored
     with store.transaction() as db:
         for r in rows:
             score = topics.relevance(r["title"], r["text"] or r["summary"], config.topics)
@@ -102,39 +119,68 @@ def _doc(r) -> cluster.Doc:
     return cluster.Doc(id=str(r["id"]), title=r["title"], text=r["text"] or r["summary"], source=r["source"], published=parse_iso(r["published"]))
 
 
+def story_window(new_published: Sequence[datetime]) -> tuple[datetime, datetime]:
+    """The span of publication times a run re-clusters: the new articles' span widened by the clustering
+    window on each side (nothing further away can link to them directly).
+
+    It follows publication times, not the run's clock: an hourly run re-clusters the last
+    CLUSTER_WINDOW_DAYS days (its new articles are a few hours old), a backfill of old items re-clusters
+    around them and leaves the present alone. The clock enters only through articles without a date, which
+    ingest stamps with the time they were first seen."""
+    span = timedelta(days=CLUSTER_WINDOW_DAYS)
+    return min(new_published) - span, max(new_published) + span
+
+
 def assign_stories(store: Store, summary: RunSummary, now: datetime) -> None:
-    new = store.rows(
-        "SELECT id, title, text, summary, source, published FROM articles "
-        "WHERE relevant = 1 AND story_id IS NULL AND duplicate_of IS NULL ORDER BY published, id"
-    )
+    """Re-cluster the window around the new relevant articles and carry story ids over (monitor/identity.py).
+
+    Articles outside the window never move (a story reaching past the window's edge keeps them: they are
+    the anchors of that story, moved only when the whole story merges into an older one). Nothing new:
+    nothing is read or clustered."""
+    new = store.rows("SELECT published FROM articles INDEXED BY articles_unassigned "
+                     "WHERE relevant = 1 AND story_id IS NULL AND duplicate_of IS NULL")
     if not new:
         return
-    start = min(parse_iso(r["published"]) for r in new) - timedelta(days=CLUSTER_WINDOW_DAYS)
-    end = max(parse_iso(r["published"]) for r in new) + timedelta(days=CLUSTER_WINDOW_DAYS)
-    existing = store.rows(
-        "SELECT id, title, text, summary, source, published, story_id FROM articles "
-        "WHERE relevant = 1 AND story_id IS NOT NULL AND duplicate_of IS NULL AND published BETWEEN ? AND ?",
-        (iso(start), iso(end)),
+    lo, hi = story_window([parse_iso(r["published"]) for r in new])
+    rows = store.rows(
+        "SELECT id, url, title, text, summary, source, published, story_id FROM articles "
+        "WHERE published BETWEEN ? AND ? AND relevant = 1 AND duplicate_of IS NULL",
+        (iso(lo), iso(hi)),
     )
-    assignment = cluster.assign([_doc(r) for r in new], [(_doc(r), r["story_id"]) for r in existing], window_days=CLUSTER_WINDOW_DAYS)
-    opened: dict[str, int] = {}
-    touched: set[int] = set()
+    rows.sort(key=lambda r: (r["published"], r["url"]))  # the same input whatever the arrival order (ids)
+    labels = cluster.cluster_docs([_doc(r) for r in rows], window_days=CLUSTER_WINDOW_DAYS)
+    members = [identity.Member(article=r["id"], story=r["story_id"], cluster=int(c), key=(r["published"], r["url"]))
+               for r, c in zip(rows, labels)]
+    story_ids = sorted({m.story for m in members if m.story is not None})
+    priors = [identity.Prior(id=sid, first=first) for sid, first in _first_published(store, story_ids)]
+    decision = identity.decide(members, priors)
+    title = {r["id"]: r["title"] for r in rows}
+    before = {m.article: m.story for m in members}
     with store.transaction() as db:
-        for r in new:
-            target = assignment.get(str(r["id"]))
-            if target is None:
-                continue
-            if isinstance(target, str):
-                if target not in opened:
-                    opened[target] = _open_story(db, r["title"], now)
-                story_id = opened[target]
-            else:
-                story_id = target
-                touched.add(story_id)
-            db.execute("UPDATE articles SET story_id = ? WHERE id = ? OR duplicate_of = ?", (story_id, r["id"], r["id"]))
+        opened = [_open_story(db, title[articles[0]], now) for articles in decision.opened]
+        target = {**decision.existing, **{a: opened[k] for a, k in decision.new.items()}}
+        for article, story_id in target.items():
+            if before[article] != story_id:
+                db.execute("UPDATE articles SET story_id = ? WHERE id = ? OR duplicate_of = ?", (story_id, article, article))
+        for old, survivor in decision.merged.items():
+            db.execute("UPDATE articles SET story_id = ? WHERE story_id = ?", (survivor, old))  # its anchors
+            db.execute("UPDATE stories SET merged_into = ? WHERE id = ? OR merged_into = ?", (survivor, old, old))
+        for story_id in decision.changed | set(opened):
             db.execute("UPDATE stories SET dirty = 1 WHERE id = ?", (story_id,))
     summary.new_stories += len(opened)
-    summary.updated_stories += len(touched)
+    summary.merged_stories += len(decision.merged)
+    summary.updated_stories += len(decision.changed - set(decision.merged))
+
+
+def _first_published(store: Store, story_ids: Sequence[int]) -> list[tuple[int, str]]:
+    """Each story's earliest article, anchors outside the window included (the age a merge compares)."""
+    out = []
+    for chunk in range(0, len(story_ids), 500):
+        ids = list(story_ids[chunk:chunk + 500])
+        out += store.rows(
+            f"SELECT story_id, min(published) FROM articles WHERE story_id IN ({','.join('?' * len(ids))}) "
+            "AND duplicate_of IS NULL GROUP BY story_id", ids)
+    return [(r[0], r[1]) for r in out]
 
 
 def _open_story(db, title: str, now: datetime) -> int:
@@ -145,15 +191,26 @@ def _open_story(db, title: str, now: datetime) -> int:
     return story_id
 
 
+SLUG_CHARS = 60
+
+
 def _slug(story_id: int, title: str) -> str:
+    """"<id>-<words of the first headline>", cut after the last whole word that fits in SLUG_CHARS. Set once,
+    when the story opens: the page's address never changes, whatever later headlines say."""
     words = "".join(c.lower() if c.isalnum() else " " for c in title if c.isascii()).split()
-    base = "-".join(words)[:60].rstrip("-")
+    base = ""
+    for word in words:
+        if len(base) + len(word) + bool(base) > SLUG_CHARS:
+            break
+        base = f"{base}-{word}" if base else word
+    if not base and words:  # one word longer than the limit
+        base = words[0][:SLUG_CHARS]
     return f"{story_id}-{base}" if base else str(story_id)
 
 
 def refresh_dirty_stories(store: Store, now: datetime) -> set[int]:
     """Recompute headline, summary, figures and related stories of every story that changed."""
-    dirty_ids = [r[0] for r in store.rows("SELECT id FROM stories WHERE dirty = 1")]
+    dirty_ids = [r[0] for r in store.rows("SELECT id FROM stories WHERE dirty = 1")]  # index stories_dirty
     if not dirty_ids:
         return set()
     stories = {s.id: s for s in store.stories(f"id IN ({','.join('?' * len(dirty_ids))})", dirty_ids)}
