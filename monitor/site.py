@@ -2,7 +2,7 @@
 
     build_site(stories, feeds, site_dir=..., work_dir=..., title=..., now=...)
       1. render every small page (home, archive, outlets, about) and the story pages that may have changed
-         (monitor/render.py: pure, escapes every hostile string)
+         (monitor/render.py, monitor/story_page.py: pure, escape every hostile string)
       2. compare each page's Markdown with the hash kept in work_dir/state.json; nothing differs -> return
       3. mkdocs builds only the differing pages (plus the four pages of the navigation) straight into a fresh
          folder next to site_dir; the unchanged pages are hard-linked into it from the published site
@@ -32,7 +32,7 @@ from xml.etree import ElementTree as ET
 import yaml
 
 import monitor
-from monitor import charts, render
+from monitor import charts, render, story_page
 from monitor.errors import BuildError
 from monitor.models import FeedStatus, Story
 
@@ -169,7 +169,7 @@ def _small_pages(stories: Sequence[Story], feeds: Sequence[FeedStatus], paths: d
 
 def _story_page(story: Story, by_id: dict[int, Story], paths: dict[int, str]) -> str:
     related = [(by_id[r], "../../" + paths[r]) for r in story.related if r in by_id and r != story.id]
-    return render.story_md(story, related)
+    return story_page.story_md(story, related)
 
 
 def _load_state(work_dir: Path) -> dict:
