@@ -67,6 +67,8 @@ class Extracted:
     image: str | None = None
     language: str | None = None
     canonical_url: str | None = None  # the page's rel=canonical, already resolved and http(s)
+    links: tuple[str, ...] = ()  # outbound http(s) links of the article body, absolute, in order
+    link_texts: tuple[str, ...] = ()  # the anchor text of each link (same length as links)
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,26 @@ class Article:
     story: int | None = None
     duplicate_of: int | None = None  # set on a syndicated copy: the id of the article it repeats
     feed_url: str | None = None
+    outlet: str = ""  # registrable domain of the host that served the article ("" when not known yet)
+    links: tuple[str, ...] = ()  # outbound links of the body (Extracted.links)
+    link_texts: tuple[str, ...] = ()
+
+
+def outlet_of(article: Article) -> str:
+    """Who published an article, for counting outlets: the serving host's domain, else the outlet name."""
+    return article.outlet or article.source
+
+
+def independent_reports(articles) -> list[Article]:
+    """One article per outlet, originals only (a syndicated copy of an article in `articles` is not a report),
+    earliest first."""
+    ids = {a.id for a in articles if a.id is not None}
+    seen: dict[str, Article] = {}
+    for a in sorted(articles, key=lambda a: (a.published, a.id or 0)):
+        if a.duplicate_of is not None and a.duplicate_of in ids and a.duplicate_of != a.id:
+            continue
+        seen.setdefault(outlet_of(a), a)
+    return list(seen.values())
 
 
 @dataclass(frozen=True)
@@ -108,8 +130,10 @@ class Fact:
     kind: str  # "figure" or "quote"
     key: str  # normalised form, e.g. "80%" for "80 percent"
     text: str  # as displayed
-    outlets: tuple[str, ...]  # distinct outlets that report it
-    evidence: tuple[Evidence, ...] = ()
+    outlets: tuple[str, ...]  # distinct independent outlets that report it (names)
+    evidence: tuple[Evidence, ...] = ()  # one per outlet, in the order of `outlets`
+    speaker: str = ""  # quotes: who is quoted, when the sentence says ("" when it does not)
+    dispute: str = ""  # set on figures that disagree: facts with the same label are rival values of one quantity
 
 
 @dataclass(frozen=True)
@@ -124,6 +148,12 @@ class Story:
     facts: tuple[Fact, ...] = ()
     related: tuple[int, ...] = ()
     updated: datetime | None = None
+    summary_url: str | None = None  # the article the summary is taken from
+
+    @property
+    def reports(self) -> tuple[Article, ...]:
+        """The independent reports: one original per outlet (see independent_reports)."""
+        return tuple(independent_reports(self.articles))
 
     @property
     def first_published(self) -> datetime:

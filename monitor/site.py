@@ -72,8 +72,10 @@ def stories_json(stories: Sequence[Story], *, now: datetime, base_url: str | Non
             "first_published": render.iso(s.first_published), "last_published": render.iso(s.last_published),
             "page": _url(story_path(s), base_url), "sources": list(s.sources),
             "articles": [{"url": a.url, "urls": list(a.urls), "title": a.title, "source": a.source,
-                          "published": render.iso(a.published), "excerpt": render.excerpt(a)}
+                          "published": render.iso(a.published), "excerpt": render.excerpt(a),
+                          "original": story_page.is_original(a, s)}
                          for a in sorted(s.articles, key=lambda a: (a.published, a.id or 0))],
+            **story_page.story_data(s),
         } for s in _newest_first(stories) if s.articles],
     }
 

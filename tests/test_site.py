@@ -239,8 +239,9 @@ def test_story_page_shows_agreed_facts_timeline_copies_related(built):
     assert "What the coverage agrees on" in text
     facts = body.xpath(".//li[contains(@class, 'mn-fact ')]")
     counts = [_text(f.xpath(".//p[@class='mn-fact__count']")[0]) for f in facts]
-    assert counts[0] == "reported by 4 of 6 outlets"  # 40%: 4 outlets; the story has 6 (one carries a copy)
-    assert "reported by 3 of 6 outlets" in counts and "reported by 2 of 6 outlets" in counts
+    # 40%: 4 outlets; the story has 5 independent outlets (a sixth only carries a syndicated copy)
+    assert counts[0] == "reported by 4 of 5 outlets"
+    assert "reported by 3 of 5 outlets" in counts and "reported by 2 of 5 outlets" in counts
     assert len(facts) == 3  # "three runs" has one outlet: not agreed
     ev = facts[0].xpath(".//a[@class='mn-fact__outlet']")
     assert [_text(x) for x in ev] == ["Harbor Tech Daily", "Northwind Wire", "Meridian Ledger", "Orbit Review"]
@@ -280,10 +281,11 @@ def test_stories_json_schema(built):
     assert data == {**stories_json(stories, now=NOW, base_url=BASE), "generated": data["generated"]}
     assert len(data["stories"]) == len(stories)
     for s in data["stories"]:
-        assert set(s) == {"id", "title", "first_published", "last_published", "page", "sources", "articles"}
+        # the original keys stay (docs/stories-json.md lists all keys; tests/test_story_page.py checks it)
+        assert {"id", "title", "first_published", "last_published", "page", "sources", "articles"} <= set(s)
         assert s["page"].startswith(BASE + "stories/")
         for a in s["articles"]:
-            assert set(a) == {"url", "urls", "title", "source", "published", "excerpt"}
+            assert {"url", "urls", "title", "source", "published", "excerpt"} <= set(a)
             assert len(a["excerpt"].split()) <= 60
     last = [s["last_published"] for s in data["stories"]]
     assert last == sorted(last, reverse=True)
