@@ -93,6 +93,11 @@ SPELLINGS = [
     ("Support rose 5 percentage points.", ["pp:5 percentage points"]),
     ("Fines reach 10% of turnover.", ["pct:10% turnover"]),
     ("Its share fell to 0.5%.", ["pct:0.5%"]),
+    ("Fines reach 10% of a company's global annual revenue.", ["pct:10% revenue"]),
+    ("Models replicate 42% of machine learning papers.", ["pct:42% paper"]),
+    ("It holds 30% of the market in Europe.", ["pct:30% market"]),
+    ("Agents ran 80% of Atlas-4's experiments.", ["pct:80%"]),
+    ("It will publish the share twice a year.", []),
     # ranges
     ("Between 10 and 20 percent of runs failed.", ["pct:10–20% run"]),
     ("About 10-20% of runs failed.", ["pct:10–20% run"]),
