@@ -233,3 +233,17 @@ def test_short_quotes_and_years_are_not_facts():
 
 def test_sentences_keep_abbreviations_and_initials():
     assert sentences("Dr. Okafor met U.S. officials. They agreed.") == ["Dr. Okafor met U.S. officials.", "They agreed."]
+
+
+def test_work_is_bounded_per_article_and_per_sentence():
+    from monitor.facts import MAX_TEXT
+    from monitor.figures import MAX_SENTENCE
+
+    filler = "The lab met. " * (MAX_TEXT // 13 + 10)
+    late = art(1, "A", filler + "It ran 1,200 experiments.")
+    assert story_facts([late]) == ()  # beyond the characters read per article
+    long = "It ran 1,200 experiments " + "and more " * (MAX_SENTENCE // 9) + "."
+    assert figures(long) == [] and story_facts([art(2, "B", long)]) == ()
+    # hostile runs are one over-long "sentence" or many short ones: read, bounded, never quadratic
+    assert story_facts([art(3, "C", "1," + ",".join(["000"] * 8000))]) == ()
+    assert {f.key for f in story_facts([art(4, "D", "January 1. " * 20_000)])} == {"January 1"}
