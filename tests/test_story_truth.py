@@ -207,3 +207,24 @@ def test_stories_json_has_exactly_the_documented_keys(built):
             assert set(p) == doc["Primary source"]
     story = built["story"]
     assert story["facts"]["disputed"] and story["facts"]["agreed"] and story["primary_sources"]
+
+
+def test_the_demo_story_pages_read_figures_right_and_summaries_follow_the_rules(tmp_path):
+    """The bad cases the demo site showed: "27 operations" for 10^27, "14000", two facts for "$18bn" and
+    "$18 billion", glued or first-person summaries, datelines."""
+    site = tmp_path / "public"
+    result = subprocess.run([sys.executable, "-m", "monitor.cli", "demo", "--site-dir", str(site), "--workdir",
+                             str(tmp_path / "work"), "-q"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    stories = json.loads((site / "stories.json").read_text())["stories"]
+    for s in stories:
+        assert summary_problems(s["summary"]) == [], (s["title"], s["summary"])
+        shown = [f["text"] for group in ("agreed", "single") for f in s["facts"][group]]
+        assert not {"27 operations", "26 operations", "14000 experiments"} & set(shown), s["title"]
+        money = [t for t in shown if t.startswith("$18")]
+        assert len(money) <= 1, money
+    with Store.open(tmp_path / "work" / "monitor.sqlite3") as store:
+        facts = [f for s in store.stories() for f in s.facts]
+    assert figures_not_in_their_sentences(facts) == []
+    pause = next(s for s in stories if "10^27" in s["title"])
+    assert "10^27 operations" in [f["text"] for f in pause["facts"]["agreed"]]
