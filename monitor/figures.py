@@ -120,10 +120,7 @@ def stem(word: str) -> str:
 def number_text(x: float) -> str:
     """A value as people write it: 14,000; 2.5; 10^27; 1.5 × 10^27."""
     if x >= 1e15:
-        exp = len(str(int(x))) - 1
-        mant = x / 10 ** exp
-        m = f"{mant:.3g}"
-        return f"10^{exp}" if m == "1" else f"{m} × 10^{exp}"
+        return power_text(x)
     if x == int(x):
         return f"{int(x):,}"
     return f"{x:,.6g}" if x >= 1000 else f"{x:.6g}"
