@@ -16,6 +16,7 @@ import time
 from datetime import datetime, timedelta, timezone
 
 from monitor.facts import story_facts
+from monitor.figures import _Reader
 from monitor.models import Article
 from monitor.summary import lead
 
@@ -61,6 +62,12 @@ def main() -> None:
     for name, text in CASES.items():
         arts = story(text)
         print(f"| {name} | {best(lambda: story_facts(arts)):.3f} | {best(lambda: lead(arts)):.3f} |")
+    # the scanner alone, without the per-sentence and per-article bounds: linear in its input
+    print("\n| scanner alone on one unbounded 'sentence' | 32 KB s | 64 KB s | 128 KB s |\n|---|---:|---:|---:|")
+    for name, unit in (("digit groups", "1,000"), ("'January 1 '", "January 1 "), ("'$1-2 billion, 10^27 FLOPs, '",
+                       "$1-2 billion, 10^27 FLOPs, "), ("'80 per cent of the '", "80 per cent of the ")):
+        cells = [best(lambda: _Reader((unit * (size // len(unit)))[:size]).figures(), 1) for size in (32_000, 64_000, 128_000)]
+        print(f"| {name} | " + " | ".join(f"{c:.3f}" for c in cells) + " |")
 
 
 if __name__ == "__main__":
