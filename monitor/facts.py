@@ -14,8 +14,8 @@ Disagreement: two figures of the same kind and unit, with different values, repo
 outlets, whose surrounding words share at least DISPUTE_SHARED content words ("run rate", "takes effect"),
 are rival values of one quantity; each such fact gets the same `dispute` label.
 
-Work is bounded: MAX_REPORTS reports per story, MAX_TEXT characters of each, sentences of at most
-figures.MAX_SENTENCE characters, and every scan is linear (no regex with nested quantifiers).
+Work is bounded: MAX_REPORTS original articles per story, MAX_TEXT characters of each, sentences of at
+most figures.MAX_SENTENCE characters, and every scan is linear (no regex with nested quantifiers).
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ import re
 from collections.abc import Sequence
 
 from monitor.figures import MAX_SENTENCE, Figure, figures, stem
-from monitor.models import Article, Evidence, Fact, independent_reports, outlet_of
+from monitor.models import Article, Evidence, Fact, originals, outlet_of
 
 MAX_TEXT = 20_000  # characters of each article read for facts (the lead and body of any news article)
-MAX_REPORTS = 200  # independent reports read per story (the earliest): a story's work stays bounded
+MAX_REPORTS = 200  # original articles read per story (the earliest): a story's work stays bounded
 MIN_QUOTE_WORDS = 6
 DISPUTE_SHARED = 2
 _OPEN, _CLOSE = "\"“", "\"”"
@@ -119,7 +119,7 @@ def story_facts(articles: Sequence[Article]) -> tuple[Fact, ...]:
     """Figures and quotes of a story's independent reports, with the outlets reporting each, most first;
     rival values of one quantity carry the same `dispute` label."""
     found: dict[str, dict] = {}
-    for a in independent_reports([a for a in articles if a.source])[:MAX_REPORTS]:
+    for a in originals([a for a in articles if a.source])[:MAX_REPORTS]:
         body = (a.text or a.summary or "")[:MAX_TEXT]
         for sent in ([a.title] if a.title else []) + sentences(body):
             if len(sent) > MAX_SENTENCE:

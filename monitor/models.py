@@ -102,14 +102,17 @@ def outlet_of(article: Article) -> str:
     return article.outlet or article.source
 
 
-def independent_reports(articles) -> list[Article]:
-    """One article per outlet, originals only (a syndicated copy of an article in `articles` is not a report),
-    earliest first."""
+def originals(articles) -> list[Article]:
+    """The articles that are not a syndicated copy of another article in `articles`, earliest first."""
     ids = {a.id for a in articles if a.id is not None}
+    return [a for a in sorted(articles, key=lambda a: (a.published, a.id or 0))
+            if a.duplicate_of is None or a.duplicate_of not in ids or a.duplicate_of == a.id]
+
+
+def independent_reports(articles) -> list[Article]:
+    """One article per outlet (its earliest original): what outlet counts count."""
     seen: dict[str, Article] = {}
-    for a in sorted(articles, key=lambda a: (a.published, a.id or 0)):
-        if a.duplicate_of is not None and a.duplicate_of in ids and a.duplicate_of != a.id:
-            continue
+    for a in originals(articles):
         seen.setdefault(outlet_of(a), a)
     return list(seen.values())
 

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from courlan import extract_domain
 
-from monitor.models import Article, independent_reports, outlet_of
+from monitor.models import Article, originals, outlet_of
 from monitor.urls import canonical_url, host_of
 
 SOCIAL = {"twitter.com", "x.com", "t.co", "facebook.com", "fb.com", "instagram.com", "linkedin.com", "lnkd.in",
@@ -71,7 +71,7 @@ def primary_sources(articles: Sequence[Article], *, limit: int = 3) -> tuple[Pri
     own = {site_of(u) for a in articles for u in (a.url, *a.urls)} | {a.outlet for a in articles if a.outlet}
     titles = {a.url: a.title for a in articles}
     by_url: dict[str, dict] = {}
-    for a in independent_reports(articles):
+    for a in originals(articles):
         for i, raw in enumerate(a.links):
             try:
                 url = canonical_url(raw)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from monitor import charts
-from monitor.models import Article, Fact, Story
+from monitor.models import Article, Fact, Story, originals
 from monitor.primary import PrimarySource, primary_sources
 from monitor.render import _plural, _time_tag, esc, excerpt, fmt_when, front_matter, link, words
 
@@ -59,16 +59,13 @@ def _article_item(a: Article, copies: Sequence[Article]) -> str:
 
 def copies_by_original(articles: Sequence[Article]) -> tuple[list[Article], dict[int, list[Article]]]:
     """(originals, {original id: its syndicated copies}) in publication order."""
-    arts = sorted(articles, key=lambda a: (a.published, a.id or 0))
-    ids = {a.id for a in arts if a.id is not None}
+    firsts = originals(articles)
+    kept = {id(a) for a in firsts}
     copies: dict[int, list[Article]] = {}
-    originals = []
-    for a in arts:
-        if a.duplicate_of is not None and a.duplicate_of in ids and a.duplicate_of != a.id:
+    for a in sorted(articles, key=lambda a: (a.published, a.id or 0)):
+        if id(a) not in kept:
             copies.setdefault(a.duplicate_of, []).append(a)
-        else:
-            originals.append(a)
-    return originals, copies
+    return firsts, copies
 
 
 def _primary(sources: Sequence[PrimarySource]) -> str:
@@ -173,5 +170,5 @@ def story_data(story: Story) -> dict:
 
 def is_original(article: Article, story: Story) -> bool:
     """Is the article an original report, not a syndicated copy of another article of the story?"""
-    d = article.duplicate_of
+    d = article.duplicate_of  # the rule of models.originals, for one article
     return d is None or d == article.id or all(b.id != d for b in story.articles)
