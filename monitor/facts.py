@@ -11,8 +11,8 @@ outlet name), syndicated copies add none. Each fact keeps one Evidence (outlet, 
 outlet, and every figure shown can be found again in its sentence by `figures()`.
 
 Disagreement: two figures of the same kind and unit, with different values, reported by disjoint sets of
-outlets, whose surrounding words share at least DISPUTE_SHARED content words ("run rate", "takes effect"),
-are rival values of one quantity; each such fact gets the same `dispute` label.
+outlets, whose surrounding words share at least DISPUTE_SHARED content words ("run rate", "takes effect") and
+at least half of all of them, are rival values of one quantity; each such fact gets the same `dispute` label.
 
 Work is bounded: MAX_REPORTS original articles per story, MAX_TEXT characters of each, sentences of at
 most figures.MAX_SENTENCE characters, and every scan is linear (no regex with nested quantifiers).
@@ -29,7 +29,8 @@ from monitor.models import Article, Evidence, Fact, originals, outlet_of
 MAX_TEXT = 20_000  # characters of each article read for facts (the lead and body of any news article)
 MAX_REPORTS = 200  # original articles read per story (the earliest): a story's work stays bounded
 MIN_QUOTE_WORDS = 6
-DISPUTE_SHARED = 2
+DISPUTE_SHARED = 2  # content words the surroundings of rival figures share, at least ...
+DISPUTE_OVERLAP = 0.5  # ... and at least this share of all their surrounding words (Jaccard)
 _OPEN, _CLOSE = "\"“", "\"”"
 _BREAK = re.compile(r"[.!?][\"”’)]*\s+(?=[A-Z0-9\"“‘(])")
 _WORD = re.compile(r"[^\W_]+")
@@ -204,7 +205,7 @@ def _disputes(found: dict[str, dict]) -> dict[str, str]:
                 if set(found[kx]["ev"]) & set(found[ky]["ev"]):
                     continue  # one outlet gives both values: two quantities, not a disagreement
                 common = ctx[kx] & ctx[ky]
-                if len(common) >= DISPUTE_SHARED:
+                if len(common) >= DISPUTE_SHARED and len(common) >= DISPUTE_OVERLAP * len(ctx[kx] | ctx[ky]):
                     parent[root(ky)] = root(kx)
                     shared_words.setdefault(kx, set()).update(common)
                     shared_words.setdefault(ky, set()).update(common)

@@ -210,6 +210,12 @@ def test_different_dates_for_one_event_are_a_dispute_but_one_outlet_giving_two_i
     assert by_key["$2.5 billion"].dispute == "" and by_key["$18 billion"].dispute == ""
 
 
+def test_different_quantities_with_some_words_in_common_are_not_a_dispute():
+    arts = [art(1, "A", "Support for the licensing bill rose to 60% among likely voters, the poll found."),
+            art(2, "B", "Opposition to the licensing bill fell to 30% among voters in the state, pollsters said.")]
+    assert all(f.dispute == "" for f in story_facts(arts))
+
+
 def test_quotes_of_different_speakers_are_not_merged():
     words = "This is the most important safety decision of the decade"
     arts = [art(1, "A", f'"{words}," said Ines Okafor.'), art(2, "B", f'"{words}," Tomas Reyes said.'),
