@@ -213,24 +213,36 @@ def _disputes(found: dict[str, dict]) -> dict[str, str]:
     for k in shared_words:
         members.setdefault(root(k), []).append(k)
     labels: dict[str, str] = {}
+    used: set[str] = set()
     for head, keys in members.items():
         if len({o for k in keys for o in found[k]["ev"]}) < 2:
             continue
         words = set().union(*(shared_words.get(k, set()) for k in keys))
-        label = _label(found[head]["ev"], words) or found[head]["text"]
+        label = _label(found[head]["figs"][0], found[head]["ev"], words)
+        n = 2
+        while label in used:  # one label per disagreement: it groups the rival values on the page
+            label, n = f"{label.rsplit(' (', 1)[0]} ({n})", n + 1
+        used.add(label)
         for k in keys:
             labels[k] = label
     return labels
 
 
-def _label(evidence: dict[str, Evidence], stems: set[str]) -> str:
-    """The shared words around rival figures, in the order the first outlet wrote them ("run rate")."""
+_KIND_WORDS = {"pct": "Share", "pp": "Change", "money": "Amount", "mult": "Multiple", "count": "Number",
+               "power": "Amount", "duration": "Length", "date": "Date"}
+
+
+def _label(fig: Figure, evidence: dict[str, Evidence], stems: set[str]) -> str:
+    """What the rival figures are about: "Share of experiments", "Amount: annual run rate", "Date: takes effect"."""
+    kind = _KIND_WORDS.get(fig.kind, "Figure")
+    if fig.unit:
+        return f"{kind} of {fig.noun or fig.unit}" if fig.kind in ("pct", "count", "power") else f"{kind}: {fig.unit}"
     first = next(iter(evidence.values())).sentence
     seen: dict[str, None] = {}
-    for w in _WORD.findall(first):
+    for w in _WORD.findall(first):  # the shared words, in the order the first outlet wrote them
         if stem(w) in stems and w.lower() not in seen:
             seen[w.lower()] = None
-    return " ".join(seen)
+    return f"{kind}: {' '.join(seen)}" if seen else kind
 
 
 __all__ = ["story_facts", "sentences", "quotes", "figures", "MAX_TEXT"]
