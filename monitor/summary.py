@@ -8,7 +8,8 @@ the centroid of all leads; reports written in the first or second person come la
 consecutive sentences of it, so the summary reads as one text and a pronoun keeps its referent. A
 sentence is usable when `usable()` says so: no dateline (it is cut off), no byline, no first- or
 second-person voice outside quotes, no question, six to 45 words; the first sentence also at least eight
-words and not opening with a pronoun, a connective or a quote. A headline-only story falls back to a feed summary, then the headline.
+words and not opening with a pronoun, a connective or a quote. A headline-only story falls back to a
+feed summary, then the headline.
 """
 
 from __future__ import annotations
