@@ -9,6 +9,7 @@ import json
 import re
 import subprocess
 import sys
+from contextlib import ExitStack
 from html import escape
 from pathlib import Path
 
@@ -74,25 +75,29 @@ def _rss(name: str, base: str, items: list[tuple[str, str, str]]) -> bytes:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("truth")
-    with LoopbackServer() as outlets, LoopbackServer() as lab:
+    # each outlet on its own loopback address, the lab on another: five hosts, however outlets are identified
+    with ExitStack() as stack:
+        lab = stack.enter_context(LoopbackServer(host="127.0.0.9"))
         primary = lab.url("/research/automated-experiments")
         lab.routes["/research/automated-experiments"] = Route(b"<html><body><p>report</p></body></html>")
         feeds = []
-        for name, (feed, path, title, date, paragraphs) in OUTLETS.items():
-            outlets.routes[path] = Route(_page(name, title, paragraphs, primary))
-            outlets.routes[feed] = Route(_rss(name, outlets.base, [(path, title, date)]), content_type="application/rss+xml")
-            feeds.append((feed, name))
+        for n, (name, (feed, path, title, date, paragraphs)) in enumerate(OUTLETS.items()):
+            outlet = stack.enter_context(LoopbackServer(host=f"127.0.0.{n + 2}"))
+            outlet.routes[path] = Route(_page(name, title, paragraphs, primary))
+            outlet.routes[feed] = Route(_rss(name, outlet.base, [(path, title, date)]), content_type="application/rss+xml")
+            feeds.append((outlet.url(feed), name))
         name, feed, path, date = COPY
         wire = OUTLETS["Continental Wire"]
-        outlets.routes[path] = Route(_page(name, wire[2], wire[4], primary))  # the wire story, syndicated
-        outlets.routes[feed] = Route(_rss(name, outlets.base, [(path, wire[2], date)]), content_type="application/rss+xml")
-        feeds.append((feed, name))
+        copier = stack.enter_context(LoopbackServer(host="127.0.0.8"))
+        copier.routes[path] = Route(_page(name, wire[2], wire[4], primary))  # the wire story, syndicated
+        copier.routes[feed] = Route(_rss(name, copier.base, [(path, wire[2], date)]), content_type="application/rss+xml")
+        feeds.append((copier.url(feed), name))
         config = tmp / "feeds.yaml"
         config.write_text(
             "database: db/monitor.sqlite3\nsite_dir: public\nallow_private_networks: true\n"
             "topics:\n  - name: self-improvement\n    phrases: [recursive self-improvement, AI research, AI agents]\n"
             "    terms: [frontier model, experiments]\nfeeds:\n"
-            + "".join(f"  - url: {outlets.url(f)}\n    name: {n}\n" for f, n in feeds), encoding="utf-8")
+            + "".join(f"  - url: {u}\n    name: {n}\n" for u, n in feeds), encoding="utf-8")
         cfg = load_config(config)
         run(cfg, extract_workers=0)
         export = subprocess.run([sys.executable, "-m", "monitor.cli", "export", "--config", str(config)],
@@ -153,10 +158,10 @@ def test_the_primary_source_is_at_the_top_with_host_and_title(built):
     assert order.index("mn-primary") < order.index("mn-story__summary")
     (a,) = section.xpath(".//a")
     assert a.get("href") == primary and _text(a) == "research report on automated experiments"
-    assert "127.0.0.1 · linked by Continental Wire, Northgate Tribune, Overfit Weekly" in _text(section)
+    assert "127.0.0.9 · linked by Continental Wire, Northgate Tribune, Overfit Weekly" in _text(section)
     assert "twitter" not in _text(section) and "explainer" not in _text(section)
     (ps,) = built["story"]["primary_sources"]
-    assert ps["url"] == primary and ps["host"] == "127.0.0.1" and len(ps["outlets"]) == 3
+    assert ps["url"] == primary and ps["host"] == "127.0.0.9" and len(ps["outlets"]) == 3
 
 
 def test_the_summary_reads_as_one_text_attributed_to_its_outlet(built):
