@@ -98,7 +98,7 @@ def _progress():
 @config_option
 def export(config_path: str) -> None:
     """Print every stored article as JSON Lines (url, urls, title, source, author, published, text,
-    relevant, story).
+    relevant, story, original; a syndicated copy has original false and copy_of its original's URL).
 
     Example: monitor export --config feeds.yaml > articles.jsonl
     """

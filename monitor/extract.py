@@ -50,6 +50,7 @@ from .workers import WorkerPool
 MAX_BYTES = 5_000_000  # input beyond this is cut off before parsing
 MIN_TEXT = 150  # characters: less than this is a teaser, a login wall or an index page, not an article
 TEXT_MAX = 200_000
+MAX_LINKS = 100  # outbound links kept per article
 IN_FLIGHT_PER_WORKER = 4  # pages handed to the pool ahead of the results, per worker
 EARLIEST_YEAR, LATEST_YEAR = 1990, 2100
 _HAS_TIME = re.compile(r"\d[T ]\d{1,2}:\d\d|^\d{1,2}:\d\d")
@@ -84,7 +85,7 @@ def extract_page(html: bytes, *, url: str) -> Extracted:
     try:  # trafilatura works on its own copy of `tree`: the reads below see the page as served
         doc = trafilatura.bare_extraction(
             tree, url=url, with_metadata=False, output_format="xml", include_comments=False, include_tables=True,
-            include_images=False, include_links=False, deduplicate=False,
+            include_images=False, include_links=True, deduplicate=False,
         )
     except (ValueError, TypeError, lxml.etree.LxmlError, RecursionError) as exc:
         raise ExtractError(f"{url}: extraction failed ({type(exc).__name__}: {clean_text(str(exc), 120)})") from exc
@@ -102,6 +103,7 @@ def extract_page(html: bytes, *, url: str) -> Extracted:
         raise ExtractError(f"{url}: no article text found")
     if published is None and meta.date:
         published, has_time = _parse_date(meta.date)
+    links = _links(doc.body, url)
     return Extracted(
         text=text[:TEXT_MAX],
         title=clean_text(meta.title, 500) or None,
@@ -112,7 +114,18 @@ def extract_page(html: bytes, *, url: str) -> Extracted:
         image=absolute_url(url, meta.image),
         language=_language(tree, nodes),
         canonical_url=_canonical(nodes, url),
+        links=tuple(links), link_texts=tuple(links.values()),
     )
+
+
+def _links(body, url: str) -> dict[str, str]:
+    """The article body's outbound http(s) links (trafilatura's <ref target>), absolute, first anchor text each."""
+    found: dict[str, str] = {}
+    for ref in body.iter("ref"):
+        target = absolute_url(url, ref.get("target"))
+        if target and target.split("#", 1)[0] != url.split("#", 1)[0] and target not in found and len(found) < MAX_LINKS:
+            found[target] = clean_text("".join(ref.itertext()), 200)
+    return found
 
 
 def _metadata(tree, url: str, *, with_date: bool) -> Document:

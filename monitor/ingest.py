@@ -8,6 +8,7 @@ waits for the next.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -339,8 +340,9 @@ def _store_extraction(store: Store, article_id: int, ex: Extracted, final_url: s
         db.execute(
             "UPDATE articles SET text = ?, title = coalesce(nullif(title, url), ?, title), author = coalesce(author, ?), "
             "image = ?, language = ?, published = ?, published_has_time = ?, extracted = 1, last_error = NULL, "
-            "scored = 0, signature = NULL WHERE id = ?",
-            (ex.text, ex.title, ex.author, ex.image, ex.language, iso(published), int(has_time), target),
+            "scored = 0, signature = NULL, links = ? WHERE id = ?",
+            (ex.text, ex.title, ex.author, ex.image, ex.language, iso(published), int(has_time),
+             json.dumps(list(zip(ex.links, ex.link_texts))), target),
         )
     return target
 

@@ -67,6 +67,8 @@ class Extracted:
     image: str | None = None
     language: str | None = None
     canonical_url: str | None = None  # the page's rel=canonical, already resolved and http(s)
+    links: tuple[str, ...] = ()  # outbound http(s) links of the article body, absolute, in order
+    link_texts: tuple[str, ...] = ()  # the anchor text of each link (same length as links)
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,29 @@ class Article:
     story: int | None = None
     duplicate_of: int | None = None  # set on a syndicated copy: the id of the article it repeats
     feed_url: str | None = None
+    outlet: str = ""  # registrable domain of the host that served the article ("" when not known yet)
+    links: tuple[str, ...] = ()  # outbound links of the body (Extracted.links)
+    link_texts: tuple[str, ...] = ()
+
+
+def outlet_of(article: Article) -> str:
+    """Who published an article, for counting outlets: the serving host's domain, else the outlet name."""
+    return article.outlet or article.source
+
+
+def originals(articles) -> list[Article]:
+    """The articles that are not a syndicated copy of another article in `articles`, earliest first."""
+    ids = {a.id for a in articles if a.id is not None}
+    return [a for a in sorted(articles, key=lambda a: (a.published, a.id or 0))
+            if a.duplicate_of is None or a.duplicate_of not in ids or a.duplicate_of == a.id]
+
+
+def independent_reports(articles) -> list[Article]:
+    """One article per outlet (its earliest original): what outlet counts count."""
+    seen: dict[str, Article] = {}
+    for a in originals(articles):
+        seen.setdefault(outlet_of(a), a)
+    return list(seen.values())
 
 
 @dataclass(frozen=True)
@@ -108,8 +133,10 @@ class Fact:
     kind: str  # "figure" or "quote"
     key: str  # normalised form, e.g. "80%" for "80 percent"
     text: str  # as displayed
-    outlets: tuple[str, ...]  # distinct outlets that report it
-    evidence: tuple[Evidence, ...] = ()
+    outlets: tuple[str, ...]  # distinct independent outlets that report it (names)
+    evidence: tuple[Evidence, ...] = ()  # one per outlet, in the order of `outlets`
+    speaker: str = ""  # quotes: who is quoted, when the sentence says ("" when it does not)
+    dispute: str = ""  # set on figures that disagree: facts with the same label are rival values of one quantity
 
 
 @dataclass(frozen=True)
@@ -124,6 +151,17 @@ class Story:
     facts: tuple[Fact, ...] = ()
     related: tuple[int, ...] = ()
     updated: datetime | None = None
+    summary_url: str | None = None  # the article the summary is taken from
+
+    @property
+    def originals(self) -> tuple[Article, ...]:
+        """Every article but the syndicated copies of another article of the story, earliest first."""
+        return tuple(originals(self.articles))
+
+    @property
+    def reports(self) -> tuple[Article, ...]:
+        """The independent reports: one original per outlet (see independent_reports)."""
+        return tuple(independent_reports(self.articles))
 
     @property
     def first_published(self) -> datetime:
@@ -134,18 +172,9 @@ class Story:
         return max(a.published for a in self.articles)
 
     @property
-    def reports(self) -> tuple[Article, ...]:
-        """The independent reports: every article but the syndicated copies of another article of the story."""
-        ids = {a.id for a in self.articles}
-        return tuple(a for a in self.articles if a.duplicate_of is None or a.duplicate_of not in ids or a.duplicate_of == a.id)
-
-    @property
     def sources(self) -> tuple[str, ...]:
-        """Distinct outlets of the independent reports, in order of first coverage (a syndicated copy adds none)."""
-        seen: dict[str, None] = {}
-        for a in sorted(self.reports, key=lambda a: a.published):
-            seen.setdefault(a.source, None)
-        return tuple(seen)
+        """Names of the independent outlets, in order of first coverage (a syndicated copy adds none)."""
+        return tuple(dict.fromkeys(a.source for a in self.reports))
 
 
 @dataclass(frozen=True)

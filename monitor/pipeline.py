@@ -113,22 +113,32 @@ def _site_work_dir(config: Config):
 
 
 def export_articles(store: Store):
-    """One dict per stored article (syndicated copies folded into their original), oldest first."""
+    """One dict per stored article: the originals oldest first (`original` True; a syndicated copy's URLs and
+    outlet join its original's `urls` and `sources`), then the copies oldest first (`original` False, `copy_of`
+    the original's URL), so every article carries the original-report / copy flag."""
     copies: dict[int, list] = {}
     for a in store.articles("duplicate_of IS NOT NULL"):
         copies.setdefault(a.duplicate_of, []).append(a)
+    url_of: dict[int, str] = {}
     for a in store.articles("duplicate_of IS NULL"):
+        url_of[a.id] = a.url
         urls = list(a.urls)
         sources = [a.source]
         for copy in copies.get(a.id, []):
             urls += [u for u in copy.urls if u not in urls]
             if copy.source not in sources:
                 sources.append(copy.source)
-        yield {
-            "url": a.url, "urls": urls, "title": a.title, "source": a.source, "sources": sources, "author": a.author,
-            "published": iso(a.published), "text": a.text or a.summary, "extracted": a.extracted,
-            "relevant": a.relevant, "relevance": round(a.relevance, 4), "story": a.story,
-        }
+        yield _export_row(a, urls, sources) | {"original": True}
+    for a in sorted((c for group in copies.values() for c in group), key=lambda a: (a.published, a.id)):
+        yield _export_row(a, list(a.urls), [a.source]) | {"original": False, "copy_of": url_of.get(a.duplicate_of)}
+
+
+def _export_row(a, urls: list[str], sources: list[str]) -> dict:
+    return {
+        "url": a.url, "urls": urls, "title": a.title, "source": a.source, "sources": sources, "author": a.author,
+        "published": iso(a.published), "text": a.text or a.summary, "extracted": a.extracted,
+        "relevant": a.relevant, "relevance": round(a.relevance, 4), "story": a.story,
+    }
 
 
 __all__ = ["run", "rebuild_site", "export_articles", "RunSummary"]

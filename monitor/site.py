@@ -2,7 +2,7 @@
 
     build_site(stories, feeds, site_dir=..., work_dir=..., title=..., now=...)
       1. render every small page (home, archive, outlets, about) and the story pages that may have changed
-         (monitor/render.py: pure, escapes every hostile string)
+         (monitor/render.py, monitor/story_page.py: pure, escape every hostile string)
       2. compare each page's Markdown with the hash kept in work_dir/state.json; nothing differs -> return
       3. mkdocs builds only the differing pages (plus the four pages of the navigation) straight into a fresh
          folder next to site_dir; the unchanged pages are hard-linked into it from the published site
@@ -32,7 +32,7 @@ from xml.etree import ElementTree as ET
 import yaml
 
 import monitor
-from monitor import charts, render
+from monitor import charts, render, story_page
 from monitor.errors import BuildError
 from monitor.models import FeedStatus, MergedStory, Story
 
@@ -103,8 +103,10 @@ def stories_json(stories: Sequence[Story], *, now: datetime, base_url: str | Non
             "first_published": render.iso(s.first_published), "last_published": render.iso(s.last_published),
             "page": _url(story_path(s), base_url), "sources": list(s.sources), "merged": sorted(absorbed.get(s.id, [])),
             "articles": [{"url": a.url, "urls": list(a.urls), "title": a.title, "source": a.source,
-                          "published": render.iso(a.published), "excerpt": render.excerpt(a)}
+                          "published": render.iso(a.published), "excerpt": render.excerpt(a),
+                          "original": story_page.is_original(a, s)}
                          for a in sorted(s.articles, key=lambda a: (a.published, a.id or 0))],
+            **story_page.story_data(s),
         } for s in _newest_first(stories) if s.articles],
     }
 
@@ -184,7 +186,7 @@ def _split(stories: Sequence[Story], now: datetime) -> tuple[list[Story], dict[s
 def _small_pages(stories: Sequence[Story], feeds: Sequence[FeedStatus], paths: dict[int, str],
                  recent: list[Story], months: dict[str, list[Story]], *, title: str) -> dict[str, str]:
     """Home, archive index, outlets and about pages, by Markdown path."""
-    times = [a.published for s in stories for a in s.reports]  # syndicated copies are not coverage of their own
+    times = [a.published for s in stories for a in s.originals]  # syndicated copies are not coverage of their own
     latest = max((s.last_published for s in stories), default=datetime(1970, 1, 1, tzinfo=timezone.utc))
     return {
         "index.md": render.home_md(recent, paths, title=title, latest=latest,
@@ -200,7 +202,7 @@ def _small_pages(stories: Sequence[Story], feeds: Sequence[FeedStatus], paths: d
 
 def _story_page(story: Story, by_id: dict[int, Story], paths: dict[int, str]) -> str:
     related = [(by_id[r], "../../" + paths[r]) for r in story.related if r in by_id and r != story.id]
-    return render.story_md(story, related)
+    return story_page.story_md(story, related)
 
 
 def _load_state(work_dir: Path) -> dict:

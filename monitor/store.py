@@ -106,8 +106,15 @@ CREATE INDEX stories_dirty ON stories(id) WHERE dirty = 1;
 CREATE INDEX stories_merged ON stories(merged_into) WHERE merged_into IS NOT NULL
 """
 
+# Version 3: each article body's outbound links (JSON [[url, anchor text], ...]) for the story page's primary
+# sources, and which article a story's summary is taken from (for its attribution)
+LINKS = """
+ALTER TABLE articles ADD COLUMN links TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE stories ADD COLUMN summary_url TEXT
+"""
+
 # MIGRATIONS[n] upgrades a database at version n to n + 1. Version 0 is an empty file.
-MIGRATIONS: list[str] = [SCHEMA, STORY_IDENTITY]
+MIGRATIONS: list[str] = [SCHEMA, STORY_IDENTITY, LINKS]
 VERSION = len(MIGRATIONS)
 
 
@@ -299,6 +306,7 @@ class Store:
                     id=r["id"], slug=r["slug"], title=r["title"], summary=r["summary"],
                     articles=tuple(articles), facts=_facts_from_json(r["facts"]),
                     related=tuple(json.loads(r["related"])), updated=parse_iso(r["updated"]),
+                    summary_url=r["summary_url"],
                 )
             )
         return stories
@@ -394,7 +402,7 @@ def facts_to_json(facts: Iterable[Fact]) -> str:
     return json.dumps(
         [
             {"kind": f.kind, "key": f.key, "text": f.text, "outlets": list(f.outlets),
-             "evidence": [[e.source, e.url, e.sentence] for e in f.evidence]}
+             "evidence": [[e.source, e.url, e.sentence] for e in f.evidence], "speaker": f.speaker, "dispute": f.dispute}
             for f in facts
         ]
     )
@@ -403,17 +411,20 @@ def facts_to_json(facts: Iterable[Fact]) -> str:
 def _facts_from_json(value: str) -> tuple[Fact, ...]:
     return tuple(
         Fact(kind=f["kind"], key=f["key"], text=f["text"], outlets=tuple(f["outlets"]),
-             evidence=tuple(Evidence(*e) for e in f["evidence"]))
+             evidence=tuple(Evidence(*e) for e in f["evidence"]), speaker=f.get("speaker", ""),
+             dispute=f.get("dispute", ""))
         for f in json.loads(value or "[]")
     )
 
 
 def _article(r: sqlite3.Row, urls: list[str]) -> Article:
+    links = [(str(u), str(t)) for u, t in json.loads(r["links"] or "[]")]
     return Article(
         id=r["id"], url=r["url"], urls=tuple(urls) or (r["url"],), title=r["title"], source=r["source"],
         published=parse_iso(r["published"]), text=r["text"], summary=r["summary"], author=r["author"],
         image=r["image"], language=r["language"], extracted=bool(r["extracted"]), relevance=r["relevance"],
         relevant=bool(r["relevant"]), story=r["story_id"], duplicate_of=r["duplicate_of"], feed_url=r["feed_url"],
+        links=tuple(u for u, _ in links), link_texts=tuple(t for _, t in links),
     )
 
 

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Sequence
 
 from . import cluster, dedup, facts, identity, topics
-from .summary import headline, summarize
+from .summary import headline, lead
 from .config import Config
 from .run_summary import RunSummary
 from .store import Store, facts_to_json, iso, parse_iso
@@ -226,7 +226,8 @@ def refresh_dirty_stories(store: Store, now: datetime) -> set[int]:
         if not originals:
             continue
         title = headline(originals)
-        updates[story_id] = (title, summarize(originals), facts.story_facts(relevant), story)
+        text, source = lead(relevant)
+        updates[story_id] = (title, text, facts.story_facts(relevant), story, source.url if source else None)
         texts[story_id] = f"{title}. {updates[story_id][1]}"
     related = cluster.related(list(texts.items())) if texts else {}
     with store.transaction() as db:
@@ -234,11 +235,11 @@ def refresh_dirty_stories(store: Store, now: datetime) -> set[int]:
             if story_id not in updates:
                 db.execute("UPDATE stories SET first_published = NULL, last_published = NULL, updated = ? WHERE id = ?", (iso(now), story_id))
                 continue
-            title, text, story_facts, story = updates[story_id]
+            title, text, story_facts, story, summary_url = updates[story_id]
             db.execute(
-                "UPDATE stories SET title = ?, summary = ?, facts = ?, related = ?, first_published = ?, "
+                "UPDATE stories SET title = ?, summary = ?, summary_url = ?, facts = ?, related = ?, first_published = ?, "
                 "last_published = ?, updated = ? WHERE id = ?",
-                (title, text, facts_to_json(story_facts), json.dumps(list(related.get(story_id, ()))),
+                (title, text, summary_url, facts_to_json(story_facts), json.dumps(list(related.get(story_id, ()))),
                  iso(story.first_published), iso(story.last_published), iso(now), story_id),
             )
     return set(dirty_ids)

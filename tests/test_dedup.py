@@ -132,5 +132,6 @@ def test_a_database_signed_by_format_2_still_catches_copies_after_the_upgrade(se
 
     with Store.open(config.database) as store:
         exported = {a["url"]: a for a in export_articles(store)}
-    assert server.url("/wire/copy") not in exported  # not an article of its own
-    assert server.url("/wire/copy") in exported[original]["urls"]
+    copy = exported[server.url("/wire/copy")]
+    assert copy["original"] is False and copy["copy_of"] == original  # a copy, not a report of its own
+    assert exported[original]["original"] is True

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mkdocs.utils.meta import get_data
 
-from monitor import facts, render
+from monitor import facts, render, story_page
 from monitor.errors import ParseError
 from monitor.feeds import parse_feed
 from monitor.models import Article, FeedStatus, Story
@@ -140,7 +140,7 @@ def test_any_feed_bytes_parse_or_fail_cleanly_and_render_inert(content):
         assert e.link.startswith(("http://", "https://")) and "\x00" not in e.title + e.summary + (e.author or "")
         assert e.published is None or e.published <= NOW.replace(day=NOW.day + 1)
     for story in _stories(parsed):
-        _check_html(render.story_md(story, []))
+        _check_html(story_page.story_md(story, []))
         _check_html(render.home_md([story], {story.id: "stories/x/"}, title=story.title, latest=NOW, volume_svg="",
                                    days=7, months=[], total=1))
         GENERATED.append(story)

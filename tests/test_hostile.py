@@ -20,7 +20,7 @@ import lxml.html
 import pytest
 
 import monitor.fetch
-from monitor import ingest, render, charts
+from monitor import ingest, render, story_page, charts
 from monitor.config import load_config
 from monitor.loopback import LoopbackServer, Route
 from monitor.pipeline import run
@@ -64,7 +64,7 @@ def write_config(tmp: Path, urls: list[str], *, extra: str = "") -> Path:
 
 # --- what the site may contain ------------------------------------------------------------------------
 
-_SOURCES = "\n".join(Path(m.__file__).read_text() for m in (render, charts))
+_SOURCES = "\n".join(Path(m.__file__).read_text() for m in (render, story_page, charts))
 # Every element and attribute the site's own templates write into a page's content (plus the heading
 # anchors mkdocs' toc extension adds). Hostile text must never add one.
 CONTENT_TAGS = {t.lower() for t in re.findall(r"<([a-zA-Z][a-zA-Z0-9]*)[\s>/]", _SOURCES)} | {"a", "p", "div"}

@@ -133,7 +133,9 @@ def test_an_earlier_near_duplicate_takes_the_place_of_a_later_copy(server, tmp_p
     with Store.open(config.database) as store:
         rows = {r["url"]: r for r in export_articles(store)}
     orig = next(r for u, r in rows.items() if u.endswith(SOLACE[0]))
-    assert orig["sources"] == ["Harbour Post", "Relay Daily"] and not any(u.endswith(COPY[0]) for u in rows)
+    assert orig["sources"] == ["Harbour Post", "Relay Daily"] and orig["original"] is True
+    (copy,) = [r for u, r in rows.items() if u.endswith(COPY[0])]
+    assert copy["original"] is False and copy["copy_of"] == orig["url"]  # exported as a copy of the original
 
 
 def _store_report(store: Store, path: str, when: datetime) -> int:
