@@ -134,7 +134,7 @@ def story_facts(articles: Sequence[Article]) -> tuple[Fact, ...]:
                     items.append(("quote:" + _quote_key(q), q, "quote"))
             for key, display, kind in items:
                 f = found.setdefault(key, {"kind": kind, "text": display, "ev": {}})
-                f["ev"].setdefault(a.source, Evidence(source=a.source, url=a.url, sentence=sent[:600]))
+                f["ev"].setdefault(a.outlet or a.source, Evidence(source=a.source, url=a.url, sentence=sent[:600]))
     _merge_quote_excerpts(found)
     facts = [Fact(kind=f["kind"], key=k.split(":", 1)[1], text=f["text"], outlets=tuple(f["ev"]),
                   evidence=tuple(f["ev"].values())) for k, f in found.items()]

@@ -18,7 +18,8 @@ from urllib.parse import urlsplit
 from pebble import ProcessExpired
 
 from .config import Config
-from .errors import ExtractError, FetchError, ParseError
+from .aggregators import bing_target, needs_request, resolve, strip_outlet_suffix
+from .errors import ExtractError, FetchError, ParseError, ResolveError
 from .extract import Extractor
 from .feeds import clean_text, parse_feed
 from .fetch import Fetcher, Response, backoff_delay
@@ -26,7 +27,7 @@ from .logs import event
 from .models import Entry, Extracted, Feed, ParsedFeed
 from .run_summary import RunSummary
 from .store import Store, iso, parse_iso
-from .urls import canonical_url
+from .urls import canonical_url, host_of, registrable_domain
 from .workers import WorkerPool
 
 log = logging.getLogger("monitor.ingest")
@@ -221,36 +222,165 @@ def _record_feed_failure(store, feed: Feed, error: str, now: datetime, summary: 
 
 
 def _store_entry(db, feed: Feed, entry: Entry, feed_title: str | None, now: datetime) -> int:
-    """Store one feed entry; returns 1 when it is a new article."""
+    """Store one feed entry; returns 1 when it is a new article.
+
+    Who may say what (issue 15, item 3): a plain feed names only itself as the source of what it carries (a
+    `<source>` it claims is ignored); an aggregator's item names its outlet by `<source>`. The title is set by
+    the first writer of the highest rank: any feed (0) < the outlet's own feed (1) < the page itself (2).
+    """
     if db.execute("SELECT 1 FROM entries WHERE feed_url = ? AND guid = ?", (feed.url, entry.guid)).fetchone():
         return 0
+    title, link, pending = entry.title, entry.link, False
+    if feed.aggregator:
+        title = strip_outlet_suffix(title, entry.source)
+        link, pending = _aggregator_target(db, feed, entry.link, now)
     try:
-        url = canonical_url(entry.link)
+        url = canonical_url(link)
     except ValueError:
         return 0
-    row = db.execute("SELECT article_id FROM article_urls WHERE url IN (?, ?)", (url, entry.link)).fetchone()
+    own = not feed.aggregator and registrable_domain(feed.url) == registrable_domain(url)
+    if feed.aggregator:
+        source = entry.source or host_of((entry.source_url or "") if pending else url) or feed.name or feed.url
+    else:
+        source = feed.name or feed_title or urlsplit(feed.url).hostname or feed.url
+    row = db.execute("SELECT article_id FROM article_urls WHERE url IN (?, ?, ?)", (url, link, entry.link)).fetchone()
     created = 0
     if row:
         article_id = row[0]
+        if own:  # the outlet's own feed outranks whatever another feed said first
+            db.execute("UPDATE articles SET title = ?, source = ?, title_rank = 1 WHERE id = ? AND title_rank < 1 AND ? != ''",
+                       (title, source, article_id, title))
     else:
-        source = entry.source or feed.name or feed_title or urlsplit(feed.url).hostname or feed.url
+        outlet = registrable_domain(entry.source_url or "") if pending else registrable_domain(url)
         cursor = db.execute(
-            "INSERT INTO articles(url, feed_url, source, title, summary, author, published, published_has_time, first_seen) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (url, feed.url, source, entry.title or url, entry.summary, entry.author, iso(entry.published or now),
-             int(entry.published_has_time), iso(now)),
+            "INSERT INTO articles(url, feed_url, source, outlet, title, title_rank, summary, author, published, "
+            "published_has_time, first_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (url, feed.url, source, outlet, title or url, int(own and bool(title)), entry.summary, entry.author,
+             iso(entry.published or now), int(entry.published_has_time), iso(now)),
         )
         article_id = cursor.lastrowid
         created = 1
-    for alias in dict.fromkeys((url, entry.link)):
+    for alias in dict.fromkeys((url, link, entry.link)):
         db.execute("INSERT OR IGNORE INTO article_urls(url, article_id) VALUES (?, ?)", (alias, article_id))
+    if feed.aggregator:
+        db.execute("UPDATE aggregator_links SET article_id = ? WHERE link = ? AND article_id IS NULL", (article_id, entry.link))
     db.execute("INSERT INTO entries(feed_url, guid, article_id, first_seen) VALUES (?, ?, ?, ?)", (feed.url, entry.guid, article_id, iso(now)))
     return created
+
+
+def _aggregator_target(db, feed: Feed, link: str, now: datetime) -> tuple[str, bool]:
+    """(the URL to store an aggregator's item under, True while it waits for resolution by request).
+
+    A link resolved before is read from the cache; a Bing link is resolved here (no request); a Google link
+    is queued for `resolve_links` and stored under the aggregator link meanwhile, headline-only.
+    """
+    row = db.execute("SELECT resolved_url FROM aggregator_links WHERE link = ?", (link,)).fetchone()
+    if row and row[0]:
+        return row[0], False
+    target = bing_target(link)
+    if target is None and not needs_request(link):
+        return link, False  # an aggregator may also link to articles directly
+    db.execute("INSERT OR IGNORE INTO aggregator_links(link, feed_url, resolved_url, first_seen) VALUES (?, ?, ?, ?)",
+               (link, feed.url, target, iso(now)))
+    return (target, False) if target else (link, True)
+
+
+# --- aggregator links (issue 16) ---------------------------------------------------------------
+
+RESOLVE_PER_RUN = 100  # Google links resolved per run at most: two requests each, one at a time
+RESOLVE_DELAY = 2.0  # seconds between two resolutions (the aggregator host is asked politely)
+MAX_RESOLVE_ATTEMPTS = 8  # then the item stays headline-only for good
+RESOLVE_RETRY_BASE = 3600.0  # seconds before the first retry; doubled per failure, capped at a day
+
+
+def resolve_links(store: Store, config: Config, now: Clock, deadline: float, summary: RunSummary) -> None:
+    """Resolve the queued aggregator links (before the pages are fetched), politely: at most RESOLVE_PER_RUN,
+    one at a time, RESOLVE_DELAY apart; a rate limit ends the round. Never raises for a link."""
+    rows = store.rows(
+        "SELECT link, feed_url, article_id, attempts FROM aggregator_links WHERE resolved_url IS NULL "
+        "AND article_id IS NOT NULL AND attempts < ? AND (next_attempt IS NULL OR next_attempt <= ?) "
+        "ORDER BY first_seen DESC LIMIT ?",
+        (MAX_RESOLVE_ATTEMPTS, iso(now()), RESOLVE_PER_RUN),
+    )
+    if not rows:
+        return
+    outcomes = asyncio.run(_resolve_all(config, rows, deadline))
+    errors = []
+    for row in rows:
+        outcome = outcomes.get(row["link"])
+        if outcome is None:
+            continue  # not attempted: the deadline or a rate limit came first
+        if isinstance(outcome, ResolveError):
+            errors.append(str(outcome))
+            _record_resolve_failure(store, row, str(outcome), now())
+        else:
+            _store_resolution(store, row, outcome)
+    summary.links_resolved += len(outcomes) - len(errors)
+    summary.links_unresolved += len(errors)
+    if errors:
+        summary.problem("aggregator links not resolved", count=len(errors), first=errors[0][:300])
+
+
+async def _resolve_all(config: Config, rows, deadline: float) -> dict[str, str | ResolveError]:
+    out: dict[str, str | ResolveError] = {}
+    async with Fetcher(allow_private_networks=config.allow_private_networks, per_host=1, max_connections=2,
+                       deadline=FETCH_DEADLINE) as fetcher:
+        for i, row in enumerate(rows):
+            if time.monotonic() > deadline:
+                break
+            if i:
+                await asyncio.sleep(RESOLVE_DELAY)
+            try:
+                out[row["link"]] = await resolve(fetcher, row["link"], feed_url=row["feed_url"])
+            except ResolveError as exc:
+                out[row["link"]] = exc
+                cause = exc.__cause__
+                if isinstance(cause, FetchError) and cause.status in (429, 503):
+                    break  # the aggregator asks us to slow down: the rest waits for a later run
+            except Exception as exc:  # a bug in the parsing on a hostile answer must not stop the run
+                out[row["link"]] = ResolveError(f"{row['link']}: {type(exc).__name__}: {clean_text(str(exc), 160)}")
+    return out
+
+
+def _store_resolution(store: Store, row, target: str) -> None:
+    """The article waiting under an aggregator link moves to its real URL, or folds into the article already
+    stored there (reached through the outlet's own feed): one article either way."""
+    try:
+        url = canonical_url(target)
+    except ValueError:
+        return
+    with store.transaction() as db:
+        placeholder = row["article_id"]
+        db.execute("UPDATE aggregator_links SET resolved_url = ?, attempts = attempts + 1, last_error = NULL, "
+                   "next_attempt = NULL WHERE link = ?", (url, row["link"]))
+        if db.execute("SELECT 1 FROM articles WHERE id = ?", (placeholder,)).fetchone() is None:
+            return
+        other = db.execute("SELECT article_id FROM article_urls WHERE url IN (?, ?)", (url, target)).fetchone()
+        if other and other[0] != placeholder:
+            _fold_article(db, placeholder, other[0])
+            db.execute("UPDATE aggregator_links SET article_id = ? WHERE article_id = ?", (other[0], placeholder))
+            return
+        db.execute("UPDATE articles SET url = ?, outlet = ?, last_error = NULL, attempts = 0, next_attempt = NULL "
+                   "WHERE id = ?", (url, registrable_domain(url), placeholder))
+        for alias in dict.fromkeys((url, target)):
+            db.execute("INSERT OR IGNORE INTO article_urls(url, article_id) VALUES (?, ?)", (alias, placeholder))
+
+
+def _record_resolve_failure(store: Store, row, error: str, now: datetime) -> None:
+    attempts = row["attempts"] + 1
+    retry = now + timedelta(seconds=backoff_delay(attempts, base=RESOLVE_RETRY_BASE, cap=86400))
+    with store.transaction() as db:
+        db.execute("UPDATE aggregator_links SET attempts = ?, last_error = ?, next_attempt = ? WHERE link = ?",
+                   (attempts, error[:500], iso(retry), row["link"]))
+        db.execute("UPDATE articles SET last_error = ? WHERE id = ?", ("link not resolved: " + error[:480], row["article_id"]))
+    event(log, logging.INFO, "aggregator link not resolved", link=row["link"], error=error[:300])
 
 
 def fetch_and_extract_pages(store, config, now: Clock, deadline, summary, report, workers) -> list[int]:
     pending = store.rows(
         "SELECT id, url FROM articles WHERE extracted = 0 AND attempts < ? AND (next_attempt IS NULL OR next_attempt <= ?) "
+        # an aggregator's own page is not the article: it waits for resolve_links
+        "AND id NOT IN (SELECT article_id FROM aggregator_links WHERE resolved_url IS NULL AND article_id IS NOT NULL) "
         "ORDER BY published DESC LIMIT ?",
         (MAX_PAGE_ATTEMPTS, iso(now()), config.max_articles_per_run),
     )
@@ -328,11 +458,14 @@ def _store_extraction(store: Store, article_id: int, ex: Extracted, final_url: s
         for alias in dict.fromkeys(aliases):
             db.execute("INSERT OR IGNORE INTO article_urls(url, article_id) VALUES (?, ?)", (alias, target))
         published, has_time = best_published(parse_iso(row["published"]), bool(row["published_has_time"]), ex.published, ex.published_has_time)
+        # the page is the authority on its own headline (rank 2) and its host is the outlet that served it
         db.execute(
-            "UPDATE articles SET text = ?, title = coalesce(nullif(title, url), ?, title), author = coalesce(author, ?), "
+            "UPDATE articles SET text = ?, title = coalesce(nullif(?, ''), nullif(title, url), title), "
+            "title_rank = CASE WHEN coalesce(?, '') != '' THEN 2 ELSE title_rank END, author = coalesce(author, ?), "
             "image = ?, language = ?, published = ?, published_has_time = ?, extracted = 1, last_error = NULL, "
-            "scored = 0, signature = NULL WHERE id = ?",
-            (ex.text, ex.title, ex.author, ex.image, ex.language, iso(published), int(has_time), target),
+            "outlet = ?, scored = 0, signature = NULL WHERE id = ?",
+            (ex.text, ex.title, ex.title, ex.author, ex.image, ex.language, iso(published), int(has_time),
+             registrable_domain(final_url), target),
         )
     return target
 

@@ -17,6 +17,7 @@ class Feed:
     name: str | None = None
     interval: int = 3600  # seconds between fetches; a feed's own ttl/max-age wins when longer
     tags: tuple[str, ...] = ()
+    aggregator: bool = False  # a news search: items link to the aggregator and name their outlet in <source url>
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class Entry:
     published: datetime | None = None
     published_has_time: bool = False  # False when the feed gave a bare date
     source: str | None = None  # the outlet named by the entry itself (news-search feeds carry <source>)
+    source_url: str | None = None  # that outlet's address, from <source url="...">: http(s) only
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,7 @@ class Article:
     story: int | None = None
     duplicate_of: int | None = None  # set on a syndicated copy: the id of the article it repeats
     feed_url: str | None = None
+    outlet: str = ""  # registrable domain of the host that served it (the outlet's identity, never a claimed name)
 
 
 @dataclass(frozen=True)
