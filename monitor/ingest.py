@@ -358,7 +358,6 @@ def _store_resolution(store: Store, row, target: str) -> None:
         other = db.execute("SELECT article_id FROM article_urls WHERE url IN (?, ?)", (url, target)).fetchone()
         if other and other[0] != placeholder:
             _fold_article(db, placeholder, other[0])
-            db.execute("UPDATE aggregator_links SET article_id = ? WHERE article_id = ?", (other[0], placeholder))
             return
         db.execute("UPDATE articles SET url = ?, outlet = ?, last_error = NULL, attempts = 0, next_attempt = NULL "
                    "WHERE id = ?", (url, registrable_domain(url), placeholder))
@@ -474,6 +473,7 @@ def _fold_article(db, source_id: int, target_id: int) -> None:
     db.execute("UPDATE OR IGNORE article_urls SET article_id = ? WHERE article_id = ?", (target_id, source_id))
     db.execute("DELETE FROM article_urls WHERE article_id = ?", (source_id,))
     db.execute("UPDATE entries SET article_id = ? WHERE article_id = ?", (target_id, source_id))
+    db.execute("UPDATE aggregator_links SET article_id = ? WHERE article_id = ?", (target_id, source_id))
     db.execute("UPDATE articles SET duplicate_of = ? WHERE duplicate_of = ?", (target_id, source_id))
     story = db.execute("SELECT story_id FROM articles WHERE id = ?", (source_id,)).fetchone()[0]
     db.execute("DELETE FROM articles WHERE id = ?", (source_id,))
