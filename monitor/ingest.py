@@ -248,8 +248,10 @@ def _store_entry(db, feed: Feed, entry: Entry, feed_title: str | None, now: date
     if row:
         article_id = row[0]
         if own:  # the outlet's own feed outranks whatever another feed said first
-            db.execute("UPDATE articles SET title = ?, source = ?, title_rank = 1 WHERE id = ? AND title_rank < 1 AND ? != ''",
-                       (title, source, article_id, title))
+            changed = db.execute("UPDATE articles SET title = ?, source = ?, title_rank = 1, scored = 0 "
+                                 "WHERE id = ? AND title_rank < 1 AND ? != ''", (title, source, article_id, title)).rowcount
+            if changed:
+                db.execute("UPDATE stories SET dirty = 1 WHERE id = (SELECT story_id FROM articles WHERE id = ?)", (article_id,))
     else:
         outlet = registrable_domain(entry.source_url or "") if pending else registrable_domain(url)
         cursor = db.execute(
@@ -361,6 +363,7 @@ def _store_resolution(store: Store, row, target: str) -> None:
             return
         db.execute("UPDATE articles SET url = ?, outlet = ?, last_error = NULL, attempts = 0, next_attempt = NULL "
                    "WHERE id = ?", (url, registrable_domain(url), placeholder))
+        db.execute("UPDATE stories SET dirty = 1 WHERE id = (SELECT story_id FROM articles WHERE id = ?)", (placeholder,))
         for alias in dict.fromkeys((url, target)):
             db.execute("INSERT OR IGNORE INTO article_urls(url, article_id) VALUES (?, ?)", (alias, placeholder))
 
@@ -466,6 +469,7 @@ def _store_extraction(store: Store, article_id: int, ex: Extracted, final_url: s
             (ex.text, ex.title, ex.title, ex.author, ex.image, ex.language, iso(published), int(has_time),
              registrable_domain(final_url), target),
         )
+        db.execute("UPDATE stories SET dirty = 1 WHERE id = (SELECT story_id FROM articles WHERE id = ?)", (target,))
     return target
 
 
