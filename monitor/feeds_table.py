@@ -8,7 +8,7 @@ from .config import Config
 from .store import Store, iso
 
 COLUMNS = [("name", "outlet"), ("last_success", "last success"), ("last_error", "last error"),
-           ("next_due", "next due"), ("articles", "articles"), ("links", "links"), ("url", "url")]
+           ("next_due", "next due"), ("links", "links"), ("articles", "articles"), ("url", "url")]
 
 
 def feed_rows(config: Config, store: Store) -> list[dict]:
@@ -52,7 +52,7 @@ def render_table(rows: list[dict], *, width: int = 160) -> str:
         return str(value)
 
     table = [[title for _, title in COLUMNS]] + [[cell(r, k) for k, _ in COLUMNS] for r in rows]
-    limits = {"name": 28, "last_error": 40, "links": 22, "url": max(20, width - 28 - 40 - 16 * 2 - 8 - 22 - 12)}
+    limits = {"name": 28, "last_error": 40, "links": 22, "url": max(20, width - 28 - 40 - 16 * 2 - 8 - 10)}
     widths = []
     for i, (key, _) in enumerate(COLUMNS):
         widths.append(min(max(len(line[i]) for line in table), limits.get(key, 99)))
