@@ -308,3 +308,24 @@ def test_the_guarded_fetcher_refuses_an_aggregator_on_a_private_address():
     with pytest.raises(ResolveError, match="private/loopback") as info:
         asyncio.run(go())
     assert isinstance(info.value.__cause__, FetchError)
+
+
+def test_a_database_of_the_previous_version_gets_outlets_from_its_urls(tmp_path):
+    import sqlite3
+
+    from monitor.store import SCHEMA, VERSION
+
+    path = tmp_path / "old.sqlite3"
+    db = sqlite3.connect(path)
+    db.executescript(SCHEMA)
+    db.execute("INSERT INTO articles(url, source, title, published, first_seen) VALUES "
+               "('https://www.harbor-ledger.co.uk/news/a', 'Harbor Ledger', 'A', '2026-11-01T00:00:00+00:00', "
+               "'2026-11-01T00:00:00+00:00')")
+    db.execute("PRAGMA user_version = 1")
+    db.commit()
+    db.close()
+    with Store.open(path) as store:
+        assert store.db.execute("PRAGMA user_version").fetchone()[0] == VERSION
+        (article,) = store.articles()
+        assert article.outlet == "harbor-ledger.co.uk" and article.title == "A"
+        assert store.link_counts() == {}
