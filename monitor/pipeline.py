@@ -20,7 +20,7 @@ import sqlite3
 import time
 from datetime import datetime, timezone
 
-from . import ingest, stories
+from . import ingest, links, stories
 from .config import Config
 from .errors import StoreError
 from .run_summary import RunSummary
@@ -63,7 +63,7 @@ def _run_stages(config, summary, now, deadline, report, extract_workers) -> None
             if len(results) < len(due):
                 summary.unfinished = True
         with stage("links"):
-            ingest.resolve_links(store, config, now, deadline, summary)
+            links.resolve_links(store, config, now, deadline, summary)
         with stage("pages"):
             extracted_ids = ingest.fetch_and_extract_pages(store, config, now, deadline, summary, report, extract_workers)
         with stage("duplicates"):

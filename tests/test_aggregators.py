@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, quote
 
 import pytest
 
-from monitor import aggregators, ingest
+from monitor import aggregators, links
 from monitor.aggregators import bing_target, google_article_id, read_answer, read_signature, strip_outlet_suffix
 from monitor.config import load_config
 from monitor.errors import FetchError, ResolveError
@@ -128,7 +128,7 @@ def bing_feed(bing_base: str, target: str) -> bytes:
 @pytest.fixture
 def world(tmp_path, monkeypatch):
     """The outlet (own feed lists article a; pages a, b, c), two Google searches, one Bing search."""
-    monkeypatch.setattr(ingest, "RESOLVE_DELAY", 0.05)
+    monkeypatch.setattr(links, "RESOLVE_DELAY", 0.05)
     with LoopbackServer() as outlet, LoopbackServer(host="127.0.0.2") as g, LoopbackServer(host="127.0.0.3") as b:
         urls = {k: outlet.url(f"/news/{k}") for k in PAGES}
         for k in PAGES:
