@@ -329,3 +329,16 @@ def test_a_database_of_the_previous_version_gets_outlets_from_its_urls(tmp_path)
         (article,) = store.articles()
         assert article.outlet == "harbor-ledger.co.uk" and article.title == "A"
         assert store.link_counts() == {}
+
+
+def test_the_aggregator_key_is_a_boolean_and_the_shipped_news_searches_are_marked(tmp_path):
+    from monitor.config import check_config
+
+    path = tmp_path / "feeds.yaml"
+    path.write_text("feeds:\n  - url: https://news.example/rss\n    aggregator: yes please\n", encoding="utf-8")
+    config, problems = check_config(path)
+    assert config is None and problems == [f"{path}:3: feeds[0].aggregator: must be true or false"]
+    shipped = load_config(Path(__file__).parent.parent / "feeds.yaml")
+    searches = {f.url: f.aggregator for f in shipped.feeds if "news.google.com" in f.url or "bing.com/news" in f.url}
+    assert len(searches) == 5 and all(searches.values())
+    assert not any(f.aggregator for f in shipped.feeds if f.url not in searches)
