@@ -136,7 +136,7 @@ def story_facts(articles: Sequence[Article]) -> tuple[Fact, ...]:
                 f = found.setdefault(key, {"kind": kind, "text": display, "ev": {}})
                 f["ev"].setdefault(a.outlet or a.source, Evidence(source=a.source, url=a.url, sentence=sent[:600]))
     _merge_quote_excerpts(found)
-    facts = [Fact(kind=f["kind"], key=k.split(":", 1)[1], text=f["text"], outlets=tuple(f["ev"]),
+    facts = [Fact(kind=f["kind"], key=k.split(":", 1)[1], text=f["text"], outlets=tuple(e.source for e in f["ev"].values()),
                   evidence=tuple(f["ev"].values())) for k, f in found.items()]
     facts.sort(key=lambda f: (-len(f.outlets), f.kind != "quote", f.key))
     return tuple(facts)

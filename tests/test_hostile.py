@@ -541,3 +541,4 @@ def test_an_aggregator_names_its_outlets_by_the_source_url_host(tmp_path):
     assert len(next(f for f in story.facts if f.kind == "quote").outlets) == 3
     page = next((config.site_dir / "stories").rglob("index.html")).read_text(encoding="utf-8")
     assert "reported by 3 of 3 outlets" in page
+    assert "Also:" not in page  # each outlet cited once, by name, with its sentence
