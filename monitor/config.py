@@ -46,7 +46,7 @@ TOP_KEYS = {
     "feeds", "topics", "database", "site_dir", "allow_private_networks", "site_title", "site_url",
     "relevance_threshold", "time_budget", "max_entries_per_feed", "max_articles_per_run", "per_host_connections",
 }
-FEED_KEYS = {"url", "name", "interval", "tags"}
+FEED_KEYS = {"url", "name", "interval", "tags", "aggregator"}
 TOPIC_KEYS = {"name", "phrases", "terms", "exclude"}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
@@ -207,7 +207,12 @@ class _Checker:
             if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
                 self.fail(item, "tags", f"{where}.tags", "must be a list of words")
                 tags = []
-            feeds.append(Feed(url=url, name=name.strip() if name else None, interval=interval, tags=tuple(tags)))
+            aggregator = item.get("aggregator", False)
+            if not isinstance(aggregator, bool):
+                self.fail(item, "aggregator", f"{where}.aggregator", "must be true or false")
+                aggregator = False
+            feeds.append(Feed(url=url, name=name.strip() if name else None, interval=interval, tags=tuple(tags),
+                              aggregator=aggregator))
         return tuple(feeds)
 
     def topics(self, data: dict) -> tuple[Topic, ...]:

@@ -5,6 +5,7 @@
     ├── FetchError     an HTTP request failed (network, status, size, address refused)
     ├── ParseError     bytes that should be a feed are not one
     ├── ExtractError   an article page could not be turned into text
+    ├── ResolveError   an aggregator's link could not be resolved to the outlet's article URL
     ├── StoreError     the SQLite database is corrupt, locked or cannot be written
     │   └── LockedError    another run holds the lock
     ├── ClusterError   bad input to `monitor cluster`
@@ -39,6 +40,10 @@ class ParseError(MonitorError):
 
 class ExtractError(MonitorError):
     """An article page could not be turned into text."""
+
+
+class ResolveError(MonitorError):
+    """An aggregator's link (news search) could not be resolved to the outlet's own article URL."""
 
 
 class StoreError(MonitorError):

@@ -253,6 +253,9 @@ def _rss_atom_entry(e, feed_url: str, now: datetime) -> Entry | None:
     published, has_time = _entry_date(e, now)
     source = e.get("source")
     source_name = plain_text(source.get("title"), 200) if isinstance(source, dict) else ""
+    source_url = absolute_url(feed_url, source.get("href")) if isinstance(source, dict) else None
+    if not source_name:  # Bing News names the outlet in its own element
+        source_name = plain_text(e.get("news_source") if isinstance(e.get("news_source"), str) else "", 200)
     return Entry(
         link=link,
         guid=clean_text(raw_id, GUID_MAX) or link,
@@ -262,6 +265,7 @@ def _rss_atom_entry(e, feed_url: str, now: datetime) -> Entry | None:
         published=published,
         published_has_time=has_time,
         source=source_name or None,
+        source_url=source_url,
     )
 
 

@@ -8,12 +8,13 @@ from .config import Config
 from .store import Store, iso
 
 COLUMNS = [("name", "outlet"), ("last_success", "last success"), ("last_error", "last error"),
-           ("next_due", "next due"), ("articles", "articles"), ("url", "url")]
+           ("next_due", "next due"), ("links", "links"), ("articles", "articles"), ("url", "url")]
 
 
 def feed_rows(config: Config, store: Store) -> list[dict]:
     """One dict per configured feed, in feeds.yaml order; never-fetched feeds included."""
     stored = {s.url: s for s in store.feed_statuses()}
+    links = store.link_counts()
     rows = []
     for feed in config.feeds:
         status = stored.get(feed.url)
@@ -27,6 +28,10 @@ def feed_rows(config: Config, store: Store) -> list[dict]:
             "failures": status.failures if status else 0,
             "next_due": iso(status.next_due) if status else None,
             "articles": status.articles if status else 0,
+            "aggregator": feed.aggregator,
+            # an aggregator's links resolved to the outlets' articles: (resolved, seen)
+            "links_resolved": links.get(feed.url, (0, 0))[0] if feed.aggregator else None,
+            "links_seen": links.get(feed.url, (0, 0))[1] if feed.aggregator else None,
         })
     return rows
 
@@ -34,6 +39,8 @@ def feed_rows(config: Config, store: Store) -> list[dict]:
 def render_table(rows: list[dict], *, width: int = 160) -> str:
     """A plain-text table; long cells are cut so that each feed stays on one line."""
     def cell(row: dict, key: str) -> str:
+        if key == "links":
+            return f"resolved {row['links_resolved']} of {row['links_seen']}" if row["aggregator"] else "-"
         value = row[key]
         if value is None:
             return "-" if key != "next_due" else "now"
@@ -45,7 +52,7 @@ def render_table(rows: list[dict], *, width: int = 160) -> str:
         return str(value)
 
     table = [[title for _, title in COLUMNS]] + [[cell(r, k) for k, _ in COLUMNS] for r in rows]
-    limits = {"name": 28, "last_error": 40, "url": max(20, width - 28 - 40 - 16 * 2 - 8 - 10)}
+    limits = {"name": 28, "last_error": 40, "links": 22, "url": max(20, width - 28 - 40 - 16 * 2 - 8 - 10)}
     widths = []
     for i, (key, _) in enumerate(COLUMNS):
         widths.append(min(max(len(line[i]) for line in table), limits.get(key, 99)))

@@ -300,9 +300,17 @@ class Fetcher:
     async def get(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
                   max_bytes: int | None = None) -> Response:
         """GET `url`, following up to `max_redirects` redirects; raises FetchError naming `url`."""
+        return await self._request(url, self._headers(etag, last_modified), max_bytes)
+
+    async def post(self, url: str, body: bytes, *, content_type: str, max_bytes: int | None = None) -> Response:
+        """POST `body` to `url` under the same guards as get(); a redirect is refused (FetchError), not followed."""
+        headers = self._headers(None, None) | {"Content-Type": content_type}
+        return await self._request(url, headers, max_bytes, body=body)
+
+    async def _request(self, url: str, headers: dict[str, str], max_bytes: int | None, *,
+                       body: bytes | None = None) -> Response:
         limit = self._max_bytes if max_bytes is None else max_bytes
         current = _check_url(url, url, "")
-        headers = self._headers(etag, last_modified)
         seen = {str(current)}
         loop = asyncio.get_running_loop()
         where = ""
@@ -314,9 +322,11 @@ class Fetcher:
                     async with slot, self._global:  # host first: waiting for a busy host holds no global slot
                         if clock.when() is None:  # the deadline starts when the first request is sent
                             clock.reschedule(loop.time() + self._deadline)
-                        result = await self._send(url, current, headers, limit, where)
+                        result = await self._send(url, current, headers, limit, where, body)
                     if isinstance(result, Response):
                         return result
+                    if body is not None:
+                        raise FetchError(url, f"POST redirected to {str(result)[:200]!r}")
                     target = _check_url(url, result, f" (redirect from {current})", base=current)
                     if str(target) in seen:
                         raise FetchError(url, f"redirect loop at {target}")
@@ -326,11 +336,13 @@ class Fetcher:
         except TimeoutError as exc:
             raise FetchError(url, f"timed out after {self._deadline:g} s{where}") from exc
 
-    async def _send(self, url: str, current: httpx.URL, headers: dict, limit: int, where: str) -> Response | str:
-        """One hop: a Response, or the Location of a redirect."""
+    async def _send(self, url: str, current: httpx.URL, headers: dict, limit: int, where: str,
+                    body: bytes | None = None) -> Response | str:
+        """One hop: a Response, or the Location of a redirect. A `body` makes it a POST."""
         client = self._client(current.host)
         try:
-            response = await client.send(client.build_request("GET", current, headers=headers), stream=True)
+            request = client.build_request("GET" if body is None else "POST", current, headers=headers, content=body)
+            response = await client.send(request, stream=True)
             try:
                 status = response.status_code
                 if status == 304 or not 200 <= status < 300:  # no body we keep: read it only to reuse the connection

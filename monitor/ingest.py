@@ -2,7 +2,9 @@
 page fetched and extracted. Each feed body is parsed (in worker processes) as soon as it arrives,
 while the other feeds are still being fetched. Every feed's entries and every batch of pages are
 written in their own transaction; what a run does not finish (a page that failed, the time budget)
-waits for the next.
+waits for the next. An aggregator's item (news search) is stored under its real URL when the link says it
+(Bing) or a resolution was cached; otherwise it waits headline-only under the aggregator link, queued for
+`links.resolve_links`, and its page is not fetched until then.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from urllib.parse import urlsplit
 from pebble import ProcessExpired
 
 from .config import Config
+from .aggregators import bing_target, needs_request, strip_outlet_suffix
 from .errors import ExtractError, FetchError, ParseError
 from .extract import Extractor
 from .feeds import clean_text, parse_feed
@@ -27,7 +30,7 @@ from .logs import event
 from .models import Entry, Extracted, Feed, ParsedFeed
 from .run_summary import RunSummary
 from .store import Store, iso, parse_iso
-from .urls import canonical_url
+from .urls import canonical_url, host_of, registrable_domain
 from .workers import WorkerPool
 
 log = logging.getLogger("monitor.ingest")
@@ -222,40 +225,80 @@ def _record_feed_failure(store, feed: Feed, error: str, now: datetime, summary: 
 
 
 def _store_entry(db, feed: Feed, entry: Entry, feed_title: str | None, now: datetime) -> int:
-    """Store one feed entry; returns 1 when it is a new article."""
+    """Store one feed entry; returns 1 when it is a new article.
+
+    Who may say what (issue 15, item 3): a plain feed names only itself as the source of what it carries (a
+    `<source>` it claims is ignored); an aggregator's item names its outlet by `<source>`. The title is set by
+    the first writer of the highest rank: any feed (0) < the outlet's own feed (1) < the page itself (2).
+    """
     if db.execute("SELECT 1 FROM entries WHERE feed_url = ? AND guid = ?", (feed.url, entry.guid)).fetchone():
         return 0
+    title, link, pending = entry.title, entry.link, False
+    if feed.aggregator:
+        title = strip_outlet_suffix(title, entry.source)
+        link, pending = _aggregator_target(db, feed, entry.link, now)
     try:
-        url = canonical_url(entry.link)
+        url = canonical_url(link)
     except ValueError:
         return 0
-    row = db.execute("SELECT article_id FROM article_urls WHERE url IN (?, ?)", (url, entry.link)).fetchone()
+    own = not feed.aggregator and registrable_domain(feed.url) == registrable_domain(url)
+    if feed.aggregator:
+        source = entry.source or host_of((entry.source_url or "") if pending else url) or feed.name or feed.url
+    else:
+        source = feed.name or feed_title or urlsplit(feed.url).hostname or feed.url
+    row = db.execute("SELECT article_id FROM article_urls WHERE url IN (?, ?, ?)", (url, link, entry.link)).fetchone()
     created = 0
     if row:
         article_id = row[0]
+        changed = 0
         if entry.published is not None and entry.published_has_time:  # the earliest report of one address wins
-            if db.execute("UPDATE articles SET published = ?, published_has_time = 1 WHERE id = ? AND published > ?",
-                          (iso(entry.published), article_id, iso(entry.published))).rowcount:
-                db.execute("UPDATE stories SET dirty = 1 WHERE id = (SELECT story_id FROM articles WHERE id = ?)", (article_id,))
+            changed += db.execute("UPDATE articles SET published = ?, published_has_time = 1 WHERE id = ? AND published > ?",
+                                  (iso(entry.published), article_id, iso(entry.published))).rowcount
+        if own:  # the outlet's own feed outranks whatever another feed said first
+            changed += db.execute("UPDATE articles SET title = ?, source = ?, title_rank = 1, scored = 0 "
+                                  "WHERE id = ? AND title_rank < 1 AND ? != ''", (title, source, article_id, title)).rowcount
+        if changed:
+            db.execute("UPDATE stories SET dirty = 1 WHERE id = (SELECT story_id FROM articles WHERE id = ?)", (article_id,))
     else:
-        source = entry.source or feed.name or feed_title or urlsplit(feed.url).hostname or feed.url
+        outlet = registrable_domain(entry.source_url or "") if pending else registrable_domain(url)
         cursor = db.execute(
-            "INSERT INTO articles(url, feed_url, source, title, summary, author, published, published_has_time, first_seen) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (url, feed.url, source, entry.title or url, entry.summary, entry.author, iso(entry.published or now),
-             int(entry.published_has_time), iso(now)),
+            "INSERT INTO articles(url, feed_url, source, outlet, title, title_rank, summary, author, published, "
+            "published_has_time, first_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (url, feed.url, source, outlet, title or url, int(own and bool(title)), entry.summary, entry.author,
+             iso(entry.published or now), int(entry.published_has_time), iso(now)),
         )
         article_id = cursor.lastrowid
         created = 1
-    for alias in dict.fromkeys((url, entry.link)):
+    for alias in dict.fromkeys((url, link, entry.link)):
         db.execute("INSERT OR IGNORE INTO article_urls(url, article_id) VALUES (?, ?)", (alias, article_id))
+    if feed.aggregator:
+        db.execute("UPDATE aggregator_links SET article_id = ? WHERE link = ? AND article_id IS NULL", (article_id, entry.link))
     db.execute("INSERT INTO entries(feed_url, guid, article_id, first_seen) VALUES (?, ?, ?, ?)", (feed.url, entry.guid, article_id, iso(now)))
     return created
+
+
+def _aggregator_target(db, feed: Feed, link: str, now: datetime) -> tuple[str, bool]:
+    """(the URL to store an aggregator's item under, True while it waits for resolution by request).
+
+    A link resolved before is read from the cache; a Bing link is resolved here (no request); a Google link
+    is queued for `resolve_links` and stored under the aggregator link meanwhile, headline-only.
+    """
+    row = db.execute("SELECT resolved_url FROM aggregator_links WHERE link = ?", (link,)).fetchone()
+    if row and row[0]:
+        return row[0], False
+    target = bing_target(link)
+    if target is None and not needs_request(link):
+        return link, False  # an aggregator may also link to articles directly
+    db.execute("INSERT OR IGNORE INTO aggregator_links(link, feed_url, resolved_url, first_seen) VALUES (?, ?, ?, ?)",
+               (link, feed.url, target, iso(now)))
+    return (target, False) if target else (link, True)
 
 
 def fetch_and_extract_pages(store, config, now: Clock, deadline, summary, report, workers) -> list[int]:
     pending = store.rows(
         "SELECT id, url FROM articles WHERE extracted = 0 AND attempts < ? AND (next_attempt IS NULL OR next_attempt <= ?) "
+        # an aggregator's own page is not the article: it waits for resolve_links
+        "AND id NOT IN (SELECT article_id FROM aggregator_links WHERE resolved_url IS NULL AND article_id IS NOT NULL) "
         "ORDER BY published DESC LIMIT ?",
         (MAX_PAGE_ATTEMPTS, iso(now()), config.max_articles_per_run),
     )
@@ -320,7 +363,7 @@ def _store_extraction(store: Store, article_id: int, ex: Extracted, final_url: s
                 other = db.execute("SELECT article_id FROM article_urls WHERE url = ?", (canonical,)).fetchone()
                 if other and other[0] != article_id:
                     target = other[0]
-                    _fold_article(db, article_id, target)
+                    fold_article(db, article_id, target)
                     if db.execute("SELECT extracted FROM articles WHERE id = ?", (target,)).fetchone()[0]:
                         return None
                 else:
@@ -337,20 +380,24 @@ def _store_extraction(store: Store, article_id: int, ex: Extracted, final_url: s
         else:  # a copy folded into its original: the report keeps the original's date, never the copy's
             kept = db.execute("SELECT published, published_has_time FROM articles WHERE id = ?", (target,)).fetchone()
             published, has_time = parse_iso(kept[0]), bool(kept[1])
+        # the page is the authority on its own headline (rank 2) and its host is the outlet that served it
         db.execute(
-            "UPDATE articles SET text = ?, title = coalesce(nullif(title, url), ?, title), author = coalesce(author, ?), "
+            "UPDATE articles SET text = ?, title = coalesce(nullif(?, ''), nullif(title, url), title), "
+            "title_rank = CASE WHEN coalesce(?, '') != '' THEN 2 ELSE title_rank END, author = coalesce(author, ?), "
             "image = ?, language = ?, published = ?, published_has_time = ?, extracted = 1, last_error = NULL, "
-            "scored = 0, signature = NULL, links = ? WHERE id = ?",
-            (ex.text, ex.title, ex.author, ex.image, ex.language, iso(published), int(has_time),
-             json.dumps(list(zip(ex.links, ex.link_texts))), target),
+            "outlet = ?, scored = 0, signature = NULL, links = ? WHERE id = ?",
+            (ex.text, ex.title, ex.title, ex.author, ex.image, ex.language, iso(published), int(has_time),
+             registrable_domain(final_url), json.dumps(list(zip(ex.links, ex.link_texts))), target),
         )
+        db.execute("UPDATE stories SET dirty = 1 WHERE id = (SELECT story_id FROM articles WHERE id = ?)", (target,))
     return target
 
 
-def _fold_article(db, source_id: int, target_id: int) -> None:
+def fold_article(db, source_id: int, target_id: int) -> None:
     db.execute("UPDATE OR IGNORE article_urls SET article_id = ? WHERE article_id = ?", (target_id, source_id))
     db.execute("DELETE FROM article_urls WHERE article_id = ?", (source_id,))
     db.execute("UPDATE entries SET article_id = ? WHERE article_id = ?", (target_id, source_id))
+    db.execute("UPDATE aggregator_links SET article_id = ? WHERE article_id = ?", (target_id, source_id))
     db.execute("UPDATE articles SET duplicate_of = ? WHERE duplicate_of = ?", (target_id, source_id))
     story = db.execute("SELECT story_id FROM articles WHERE id = ?", (source_id,)).fetchone()[0]
     db.execute("DELETE FROM articles WHERE id = ?", (source_id,))

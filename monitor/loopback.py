@@ -59,7 +59,7 @@ class LoopbackServer:
 
             def do_GET(self):
                 with server._lock:
-                    server.requests.append(Request("GET", self.path, {k.lower(): v for k, v in self.headers.items()}))
+                    server.requests.append(Request(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}))
                 route = server.routes.get(self.path) or server.routes.get(self.path.split("?", 1)[0])
                 if route is None:
                     return _send(self, Route(b"not found", status=404, content_type="text/plain"))
@@ -67,7 +67,7 @@ class LoopbackServer:
                     return route(self)
                 return _send(self, route)
 
-            do_HEAD = do_GET
+            do_HEAD = do_POST = do_GET  # a POST's body is left for a handler route to read
 
         self._httpd = ThreadingHTTPServer((host, port), _Handler)
         self._httpd.daemon_threads = True

@@ -17,6 +17,7 @@ class Feed:
     name: str | None = None
     interval: int = 3600  # seconds between fetches; a feed's own ttl/max-age wins when longer
     tags: tuple[str, ...] = ()
+    aggregator: bool = False  # a news search: items link to the aggregator and name their outlet in <source url>
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class Entry:
     published: datetime | None = None
     published_has_time: bool = False  # False when the feed gave a bare date
     source: str | None = None  # the outlet named by the entry itself (news-search feeds carry <source>)
+    source_url: str | None = None  # that outlet's address, from <source url="...">: http(s) only
 
 
 @dataclass(frozen=True)
@@ -98,8 +100,16 @@ class Article:
 
 
 def outlet_of(article: Article) -> str:
-    """Who published an article, for counting outlets: the serving host's domain, else the outlet name."""
-    return article.outlet or article.source
+    """Who published an article, for counting outlets: the serving host's registrable domain, else the outlet
+    name. A host that cannot tell outlets apart (an IP address or a one-label name such as 'localhost', where one
+    machine may serve many outlets) is qualified by the name: a feed cannot claim a name (see ingest), so this
+    adds no way to fake an outlet."""
+    host = article.outlet
+    if not host:
+        return article.source
+    if "." not in host or host.replace(".", "").isdigit() or ":" in host:
+        return f"{host} {article.source}"
+    return host
 
 
 def originals(articles) -> list[Article]:

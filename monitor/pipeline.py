@@ -1,6 +1,7 @@
 """One run of the monitor, and the only module that knows the order of the stages:
 
-    due feeds -> fetch -> parse -> store entries -> fetch pages -> extract      (ingest)
+    due feeds -> fetch -> parse -> store entries -> resolve aggregator links
+    -> fetch pages -> extract                                                   (ingest)
     -> merge duplicates -> score relevance -> assign stories -> refresh stories  (stories)
     -> build the site                                                           (site)
 
@@ -19,7 +20,7 @@ import sqlite3
 import time
 from datetime import datetime, timezone
 
-from . import ingest, stories
+from . import ingest, links, stories
 from .config import Config
 from .errors import StoreError
 from .run_summary import RunSummary
@@ -61,6 +62,8 @@ def _run_stages(config, summary, now, deadline, report, extract_workers) -> None
                 ingest.store_feed_result(store, config, feed, outcome, now(), summary)
             if len(results) < len(due):
                 summary.unfinished = True
+        with stage("links"):
+            links.resolve_links(store, config, now, deadline, summary)
         with stage("pages"):
             extracted_ids = ingest.fetch_and_extract_pages(store, config, now, deadline, summary, report, extract_workers)
         with stage("duplicates"):

@@ -22,6 +22,8 @@ class RunSummary:
     new_articles: int = 0
     pages_extracted: int = 0
     pages_failed: int = 0
+    links_resolved: int = 0  # aggregator links resolved by request this run
+    links_unresolved: int = 0  # ... and those that failed (kept headline-only, retried later)
     duplicates: int = 0
     relevant: int = 0
     new_stories: int = 0
@@ -37,6 +39,8 @@ class RunSummary:
         parts = [
             f"feeds: {self.feeds_fetched} fetched, {self.feeds_not_modified} not modified, {self.feeds_failed} failed",
             f"{self.new_articles} new articles ({self.duplicates} duplicates merged, {self.pages_failed} pages kept from the feed)",
+            *([f"aggregator links: resolved {self.links_resolved} of {self.links_resolved + self.links_unresolved}"]
+              if self.links_resolved or self.links_unresolved else []),
             f"stories: {self.new_stories} new, {self.updated_stories} updated"
             + (f", {self.merged_stories} merged into others" if self.merged_stories else ""),
             "site rebuilt" if self.site_built else "site unchanged",

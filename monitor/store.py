@@ -113,8 +113,38 @@ ALTER TABLE articles ADD COLUMN links TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE stories ADD COLUMN summary_url TEXT
 """
 
-# MIGRATIONS[n] upgrades a database at version n to n + 1. Version 0 is an empty file.
-MIGRATIONS: list[str] = [SCHEMA, STORY_IDENTITY, LINKS]
+
+
+def _fill_outlets(db: sqlite3.Connection) -> None:
+    """Migration to version 4, second half: every stored article's outlet from its own URL (the host that served it)."""
+    from .urls import registrable_domain
+
+    rows = db.execute("SELECT id, url FROM articles").fetchall()
+    db.executemany("UPDATE articles SET outlet = ? WHERE id = ?", [(registrable_domain(r[1]), r[0]) for r in rows])
+
+
+# Version 4: the outlet's identity (issue 15, item 4), which writer set the title (item 3), and the cache of
+# aggregator links (issue 16): a link is resolved once; an unresolved one is retried with backoff.
+AGGREGATORS = """
+ALTER TABLE articles ADD COLUMN outlet TEXT NOT NULL DEFAULT '';
+ALTER TABLE articles ADD COLUMN title_rank INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE aggregator_links (
+    link TEXT PRIMARY KEY,
+    feed_url TEXT NOT NULL,
+    article_id INTEGER REFERENCES articles(id),
+    resolved_url TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt TEXT,
+    last_error TEXT,
+    first_seen TEXT NOT NULL
+);
+CREATE INDEX aggregator_links_pending ON aggregator_links(resolved_url, next_attempt);
+CREATE INDEX aggregator_links_feed ON aggregator_links(feed_url)
+"""
+
+# MIGRATIONS[n] upgrades a database at version n to n + 1. Version 0 is an empty file. A step is SQL
+# statements separated by ";", or a list of such strings and functions of the connection (run in order).
+MIGRATIONS: list = [SCHEMA, STORY_IDENTITY, LINKS, [AGGREGATORS, _fill_outlets]]
 VERSION = len(MIGRATIONS)
 
 
@@ -235,10 +265,15 @@ class Store:
         if version == 0 and self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
             raise StoreError(f"{self.path}: not a monitor database (it has other tables); nothing was changed")
         for step in range(version, VERSION):
+            parts = MIGRATIONS[step] if isinstance(MIGRATIONS[step], list) else [MIGRATIONS[step]]
             with self.transaction() as db:
-                for statement in MIGRATIONS[step].split(";"):
-                    if statement.strip():
-                        db.execute(statement)
+                for part in parts:
+                    if callable(part):
+                        part(db)
+                        continue
+                    for statement in part.split(";"):
+                        if statement.strip():
+                            db.execute(statement)
                 db.execute(f"PRAGMA user_version = {step + 1}")
 
     def integrity_ok(self) -> bool:
@@ -323,6 +358,13 @@ class Store:
                 end = into[end]
             out.append(MergedStory(id=story_id, slug=slugs[story_id], into=end))
         return out
+
+    def link_counts(self) -> dict[str, tuple[int, int]]:
+        """feed url -> (aggregator links resolved, aggregator links seen) among the articles each feed listed."""
+        return {r[0]: (r[1], r[2]) for r in self.db.execute(
+            "SELECT e.feed_url, count(DISTINCT CASE WHEN l.resolved_url IS NOT NULL THEN l.link END), "
+            "count(DISTINCT l.link) FROM entries e JOIN aggregator_links l ON l.article_id = e.article_id "
+            "GROUP BY e.feed_url")}
 
     def feed_statuses(self, configured: Sequence[Feed] | None = None) -> list[FeedStatus]:
         """Stored feed health; with `configured`, only those feeds (feeds dropped from feeds.yaml are left out),
@@ -425,6 +467,7 @@ def _article(r: sqlite3.Row, urls: list[str]) -> Article:
         image=r["image"], language=r["language"], extracted=bool(r["extracted"]), relevance=r["relevance"],
         relevant=bool(r["relevant"]), story=r["story_id"], duplicate_of=r["duplicate_of"], feed_url=r["feed_url"],
         links=tuple(u for u, _ in links), link_texts=tuple(t for _, t in links),
+        outlet=r["outlet"],
     )
 
 

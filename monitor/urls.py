@@ -99,3 +99,27 @@ def host_of(url: str) -> str:
         return ""
     host = host.rstrip(".").lower()
     return host[4:] if host.startswith("www.") else host
+
+
+# tldextract with its bundled public-suffix snapshot only: no list is fetched at run time (no network here, and
+# an outlet's identity must not change between runs because a download failed or succeeded).
+_SUFFIXES = None
+
+
+def registrable_domain(url: str) -> str:
+    """The registrable domain of a URL's host ('www.bbc.co.uk' -> 'bbc.co.uk'): the outlet that served it.
+
+    A host without a public suffix (an IP address, 'localhost') is its own identity; '' when there is no host.
+    """
+    global _SUFFIXES
+    host = host_of(url)
+    if not host:
+        return ""
+    if _SUFFIXES is None:
+        import tldextract
+
+        _SUFFIXES = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+    parts = _SUFFIXES(host)
+    if parts.suffix and parts.domain:
+        return f"{parts.domain}.{parts.suffix}"
+    return host

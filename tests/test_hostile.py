@@ -412,3 +412,133 @@ def test_slow_endless_lying_and_looping_servers_end_in_stored_errors(tmp_path, m
     assert health[urls["good"]].last_error is None
     with Store.open(config.database) as store:
         assert [a.title for a in store.articles()] == ["A good entry"]
+
+
+# --- issue 15, items 3 and 4: who may name the headline and the outlet (aggregators branch) --------------------
+# The victim outlet serves on 127.0.0.1, the hostile feed on 127.0.0.2: two hosts, two outlet identities.
+
+VICTIM_TITLE = "Harbour council approves tunnel budget"
+PAGE_TITLE = "Harbour council approves tunnel budget after a late vote"
+FAKE_TITLE = "Council admits the tunnel budget was a fraud"
+
+
+def _victim_page() -> bytes:
+    return (f"<html><head><title>{PAGE_TITLE}</title></head><body><article><h1>{PAGE_TITLE}</h1>"
+            "<p>The harbour council approved the tunnel budget on Tuesday night after a debate of four hours.</p>"
+            "<p>Nine councillors voted in favour and four against, with two abstentions from the harbour ward.</p>"
+            "<p>Construction of the second bore is expected to begin in the spring, the council said.</p>"
+            "</article></body></html>").encode()
+
+
+def _site_text(site: Path) -> str:
+    return "\n".join(p.read_text(encoding="utf-8") for p in site.rglob("*") if p.suffix in (".html", ".json", ".xml"))
+
+
+def test_first_writer_does_not_set_the_headline_or_the_outlet(tmp_path):
+    with LoopbackServer() as victim, LoopbackServer(host="127.0.0.2") as hostile:
+        story = victim.url("/p/budget")
+        hostile.routes["/evil.rss"] = Route(rss(hostile.base, [
+            f"<item><title>{FAKE_TITLE}</title><link>{story}</link><guid>evil-1</guid>"
+            f"<source url='{victim.base}/'>Victim Times</source><pubDate>Wed, 04 Nov 2026 08:00:00 GMT</pubDate></item>"],
+            "Wire Roundup"))
+        victim.routes["/victim.rss"] = Route(b"maintenance", status=503)
+        victim.routes["/p/budget"] = Route(b"maintenance", status=503)
+        config = load_config(write_config(tmp_path, [hostile.url("/evil.rss"), victim.url("/victim.rss")]))
+        run(config, now=lambda: RUN1, extract_workers=0)
+        with Store.open(config.database) as store:
+            (first,) = store.articles()
+        assert first.title == FAKE_TITLE  # the only words known yet
+        assert first.source == "Wire Roundup" and first.outlet == "127.0.0.1"  # its <source> claim is not taken
+
+        victim.routes["/victim.rss"] = Route(rss(victim.base, [
+            f"<item><title>{VICTIM_TITLE}</title><link>{story}</link><guid>v-1</guid>"
+            "<pubDate>Wed, 04 Nov 2026 08:00:00 GMT</pubDate></item>"], "Victim Times"))
+        run(config, now=lambda: RUN2, extract_workers=0)  # the victim's own feed is seen; its page still down
+        with Store.open(config.database) as store:
+            (second,) = store.articles()
+        assert (second.title, second.source) == (VICTIM_TITLE, "Victim Times")
+        site = _site_text(config.site_dir)
+        assert VICTIM_TITLE in site and FAKE_TITLE not in site
+
+        victim.routes["/p/budget"] = Route(_victim_page())
+        run(config, now=lambda: RUN1 + timedelta(days=1), extract_workers=0)  # the page itself has the last word
+        with Store.open(config.database) as store:
+            (third,) = store.articles()
+        assert third.extracted and third.title == PAGE_TITLE
+        published = json.loads((config.site_dir / "stories.json").read_text())
+        assert [a["title"] for s in published["stories"] for a in s["articles"]] == [PAGE_TITLE]
+        assert FAKE_TITLE not in _site_text(config.site_dir)
+
+
+QUOTE = "we will not stop the tunnel works for anyone this winter"
+WIRE_TITLE = "Port authority refuses to pause harbour tunnel works"
+_WIRE_TEXTS = {
+    "reuters": "The port authority rejected calls to halt the tunnel works on Monday. Its chair said \"{q}\" at a "
+               "press briefing in the harbour offices. Residents had asked for a pause during the storm season.",
+    "ap": "Harbour residents asked the port authority for a pause in tunnel works during winter storms. The authority "
+          "refused. \"{q},\" its chair told reporters on Monday afternoon. Campaigners plan a petition next week.",
+    "bbc": "A request to pause the harbour tunnel works over the storm season has been turned down. Speaking on Monday "
+           "the chair of the port authority said \"{q}\". The campaign group said it would keep up the pressure.",
+}
+
+
+def _wire_page(key: str) -> bytes:
+    paragraphs = "".join(f"<p>{s}.</p>" for s in _WIRE_TEXTS[key].format(q=QUOTE).rstrip(".").split(". "))
+    return (f"<html><head><title>{WIRE_TITLE}</title></head><body><article><h1>{WIRE_TITLE}</h1>{paragraphs}"
+            "</article></body></html>").encode()
+
+
+def test_one_feed_naming_three_outlets_is_one_outlet_on_the_story_page(tmp_path):
+    with LoopbackServer(host="127.0.0.2") as wire:
+        items = []
+        for name, key in (("Reuters", "reuters"), ("AP", "ap"), ("BBC", "bbc")):
+            wire.routes[f"/p/{key}"] = Route(_wire_page(key))
+            items.append(f"<item><title>Port authority refuses to pause harbour tunnel works</title>"
+                         f"<link>{wire.url('/p/' + key)}</link><guid>{key}</guid><source>{name}</source>"
+                         "<pubDate>Mon, 02 Nov 2026 10:00:00 GMT</pubDate></item>")
+        wire.routes["/wire.rss"] = Route(rss(wire.base, items, "Wire Digest"))
+        config = load_config(write_config(tmp_path, [wire.url("/wire.rss")]))
+        run(config, now=lambda: RUN1, extract_workers=0)
+    with Store.open(config.database) as store:
+        articles = store.articles()
+        (story,) = store.stories()
+    assert len(articles) == 3 and len({a.story for a in articles}) == 1  # one story: the claim had its chance
+    assert {a.outlet for a in articles} == {"127.0.0.2"} and {a.source for a in articles} == {"Wire Digest"}
+    quote = next(f for f in story.facts if f.kind == "quote")
+    assert QUOTE in quote.text and len(quote.outlets) == 1
+    published = json.loads((config.site_dir / "stories.json").read_text())
+    (entry,) = published["stories"]
+    assert entry["sources"] == ["Wire Digest"]
+    page = next((config.site_dir / "stories").rglob("index.html")).read_text(encoding="utf-8")
+    assert QUOTE in page
+    assert not re.search(r"reported by [23] of", page)
+    for name in ("Reuters", "BBC"):
+        assert name not in page
+
+
+def test_an_aggregator_names_its_outlets_by_the_source_url_host(tmp_path):
+    """The exception: a feed marked `aggregator: true` names each item's outlet by its <source url> host
+    (here its links lead straight to three outlets on three hosts, so each served its own article)."""
+    servers = [LoopbackServer(host=f"127.0.0.{i}") for i in (3, 4, 5)]
+    with servers[0] as one, servers[1] as two, servers[2] as three:
+        items = []
+        for server, (name, key) in zip((one, two, three), (("Reuters", "reuters"), ("AP", "ap"), ("BBC", "bbc"))):
+            server.routes[f"/p/{key}"] = Route(_wire_page(key))
+            items.append(f"<item><title>Port authority refuses to pause harbour tunnel works - {name}</title>"
+                         f"<link>{server.url('/p/' + key)}</link><guid>{key}</guid>"
+                         f"<source url='{server.base}'>{name}</source><pubDate>Mon, 02 Nov 2026 10:00:00 GMT</pubDate></item>")
+        one.routes["/search.rss"] = Route(rss(one.base, items, "News search"))
+        path = write_config(tmp_path, [])
+        path.write_text(path.read_text().replace("feeds:\n", f"feeds:\n  - {{url: '{one.url('/search.rss')}', aggregator: true}}\n"))
+        config = load_config(path)
+        run(config, now=lambda: RUN1, extract_workers=0)
+    with Store.open(config.database) as store:
+        articles = store.articles()
+        (story,) = store.stories()
+    assert {a.source for a in articles} == {"Reuters", "AP", "BBC"}
+    assert {a.outlet for a in articles} == {"127.0.0.3", "127.0.0.4", "127.0.0.5"}
+    assert {a.title for a in articles} == {"Port authority refuses to pause harbour tunnel works"}
+    assert len(next(f for f in story.facts if f.kind == "quote").outlets) == 3
+    page = next((config.site_dir / "stories").rglob("index.html")).read_text(encoding="utf-8")
+    assert "reported by 3 of 3 outlets" in page
+    assert "Also:" not in page  # each outlet cited once, by name, with its sentence

@@ -76,3 +76,20 @@ def test_the_summary_is_credited_to_the_article_it_comes_from():
     credit = _body(story_md(story, [])).xpath(".//span[@class='mn-story__credit']/a")[0]
     assert credit.text == "Byte Post" and credit.get("href") == a.url
     assert story_data(story)["summary_source"] == {"outlet": "Byte Post", "url": a.url}
+
+
+def test_an_outlet_is_its_domain_or_on_a_bare_address_its_domain_and_name():
+    from datetime import datetime, timezone
+
+    from monitor.models import Article, outlet_of
+
+    def art(outlet, source):
+        return Article(url="https://x.example/a", title="t", source=source, published=datetime(2026, 1, 1, tzinfo=timezone.utc),
+                       outlet=outlet)
+
+    # one domain is one outlet whatever names its feeds give it
+    assert outlet_of(art("bbc.co.uk", "BBC News")) == outlet_of(art("bbc.co.uk", "BBC World")) == "bbc.co.uk"
+    # one machine can serve many outlets: an address alone does not tell them apart
+    assert outlet_of(art("127.0.0.1", "The Circuit Ledger")) != outlet_of(art("127.0.0.1", "Northgate Tribune"))
+    assert outlet_of(art("localhost", "A")) != outlet_of(art("localhost", "B"))
+    assert outlet_of(art("", "Name Only")) == "Name Only"
