@@ -20,19 +20,22 @@ from pebble import ProcessExpired
 from .config import Config
 from .errors import ExtractError, FetchError, ParseError
 from .extract import Extractor
-from .feeds import clean_text, parse_feed
-from .fetch import Fetcher, Response, backoff_delay
+from .feeds import clamp_date, clean_text, parse_feed
+from .fetch import MAX_HINT, Fetcher, Response, backoff_delay
 from .logs import event
 from .models import Entry, Extracted, Feed, ParsedFeed
 from .run_summary import RunSummary
 from .store import Store, iso, parse_iso
-from .urls import canonical_url
+from .urls import canonical_url, registrable_domain
 from .workers import WorkerPool
 
 log = logging.getLogger("monitor.ingest")
 
 MAX_PAGE_ATTEMPTS = 6  # then the entry keeps its feed title and summary for good
 PAGE_BATCH = 100
+PENDING_SCAN = 5  # pending pages read per run, in multiples of max_articles_per_run, before they are put in fair order
+HOST_TIMEOUTS = 3  # timed-out page requests after which a host's other pages wait for the next run
+HOST_MIN_SHARE = 120.0  # seconds of the page budget every host may use, however many hosts there are
 PAGE_MAX_BYTES = 5_000_000
 # Per-request and per-page bounds. Module constants rather than feeds.yaml keys: operators never need them,
 # tests make them small (monkeypatch) to check that a hostile server or page ends in a stored error.
@@ -60,8 +63,12 @@ def sync_feeds(store: Store, feeds: Sequence[Feed]) -> None:
 
 
 def due_feeds(store: Store, feeds: Sequence[Feed], now: datetime) -> list[Feed]:
+    """The feeds whose next visit has come. A next visit further ahead than any wait this module sets (the
+    feed's interval, or a server's hint or a back-off, both capped at MAX_HINT) was set by a clock that was
+    wrong (jumped forward, then back): the feed is due, or it would not be polled until that date."""
     due_at = {r["url"]: parse_iso(r["next_due"]) for r in store.rows("SELECT url, next_due FROM feeds")}
-    return [f for f in feeds if due_at.get(f.url) is None or due_at[f.url] <= now]
+    return [f for f in feeds if due_at.get(f.url) is None or due_at[f.url] <= now
+            or due_at[f.url] > now + timedelta(seconds=max(f.interval, MAX_HINT) + 60)]
 
 
 @dataclass(frozen=True)
@@ -108,21 +115,37 @@ async def fetch_and_parse(config: Config, feeds: Sequence[Feed], validators: dic
 
 async def _fetch_all(config: Config, requests: dict, deadline: float, progress: Callable[[int], object] = lambda n: None,
                      *, then: Callable[[object, Response], Awaitable[object]] | None = None,
-                     max_connections: int = 100) -> dict:
+                     max_connections: int = 100, guard: HostGuard | None = None) -> dict:
     """key -> Response (or what `then(key, response)` made of it) or FetchError for each `key: (url, get() options)`;
-    what the deadline cuts off is left out."""
+    what the deadline cuts off, and what `guard` stops, is left out."""
     out: dict = {}
+    slots: dict[str, asyncio.Semaphore] = {}
     async with Fetcher(allow_private_networks=config.allow_private_networks, per_host=config.per_host_connections,
                        max_connections=max_connections, deadline=FETCH_DEADLINE) as fetcher:
 
+        async def guarded(url: str, options: dict):
+            host = _host(url)
+            async with slots.setdefault(host, asyncio.Semaphore(config.per_host_connections)):
+                if not guard.allows(host):
+                    return None
+                started = time.monotonic()
+                try:
+                    result = await fetcher.get(url, **options)
+                except FetchError as exc:
+                    guard.record(host, time.monotonic() - started, exc)
+                    raise
+                guard.record(host, time.monotonic() - started, None)
+                return result
+
         async def one(key, url: str, options: dict) -> None:
             try:
-                result = await fetcher.get(url, **options)
+                result = await (fetcher.get(url, **options) if guard is None else guarded(url, options))
             except FetchError as exc:
                 result = exc
-            else:
-                if then is not None:
-                    result = await then(key, result)
+            if result is None:  # stopped by the guard: left for the next run
+                return
+            if then is not None and not isinstance(result, FetchError):
+                result = await then(key, result)
             out[key] = result
             progress(len(out))
 
@@ -154,12 +177,21 @@ def store_feed_result(store: Store, config: Config, feed: Feed, outcome: FeedRes
         error = parsed or ParseError(f"{feed.url}: not parsed")
         return _record_feed_failure(store, feed, str(error), now, summary)
     interval = max(interval, parsed.ttl or 0)
-    summary.feeds_fetched += 1
     if parsed.bozo:
         summary.problem("feed partly read", url=feed.url, error=parsed.bozo)
+    try:
+        _store_parsed(store, feed, response, parsed, now, interval, summary)
+    except (UnicodeError, ValueError, TypeError, OverflowError) as exc:  # rolled back: nothing half-stored
+        _record_feed_failure(store, feed, f"{feed.url}: cannot store its entries ({type(exc).__name__}: "
+                             f"{clean_text(str(exc), 160)})", now, summary)
+
+
+def _store_parsed(store: Store, feed: Feed, response: Response, parsed: ParsedFeed, now: datetime, interval: int,
+                  summary: RunSummary) -> None:
+    new = 0
     with store.transaction() as db:
         for entry in parsed.entries:
-            summary.new_articles += _store_entry(db, feed, entry, parsed.title, now)
+            new += _store_entry(db, feed, entry, parsed.title, now)
         db.execute(
             "UPDATE feeds SET title = ?, name = CASE WHEN ? IS NULL AND ? IS NOT NULL THEN ? ELSE name END, "
             "etag = ?, last_modified = ?, last_fetch = ?, last_success = ?, failures = 0, last_error = NULL, "
@@ -167,6 +199,8 @@ def store_feed_result(store: Store, config: Config, feed: Feed, outcome: FeedRes
             (parsed.title, feed.name, parsed.title, parsed.title, response.etag, response.last_modified,
              iso(now), iso(now), iso(now + timedelta(seconds=interval)), feed.url),
         )
+    summary.feeds_fetched += 1
+    summary.new_articles += new
 
 
 def _parse_task(content: bytes, url: str, now: datetime, max_entries: int) -> ParsedFeed | ParseError:
@@ -249,14 +283,19 @@ def _store_entry(db, feed: Feed, entry: Entry, feed_title: str | None, now: date
 
 
 def fetch_and_extract_pages(store, config, now: Clock, deadline, summary, report, workers) -> list[int]:
-    pending = store.rows(
-        "SELECT id, url FROM articles WHERE extracted = 0 AND attempts < ? AND (next_attempt IS NULL OR next_attempt <= ?) "
+    """Fetch and extract pending pages, in batches, fairly: hosts take turns (`fair_order`), a host that
+    times out HOST_TIMEOUTS times or uses its share of the time is left for the next run (`HostGuard`)."""
+    rows = store.rows(
+        "SELECT id, url, feed_url FROM articles WHERE extracted = 0 AND attempts < ? AND (next_attempt IS NULL OR next_attempt <= ?) "
         "ORDER BY published DESC LIMIT ?",
-        (MAX_PAGE_ATTEMPTS, iso(now()), config.max_articles_per_run),
+        (MAX_PAGE_ATTEMPTS, iso(now()), PENDING_SCAN * config.max_articles_per_run),
     )
+    pending = fair_order(rows)[: config.max_articles_per_run]
     done: list[int] = []
     if not pending:
         return done
+    guard = HostGuard(hosts=len({_host(r["url"]) for r in pending}), budget=max(0.0, deadline - time.monotonic()),
+                      per_host=config.per_host_connections)
     with Extractor(workers=workers, timeout=EXTRACT_TIMEOUT) as extractor:
         for start in range(0, len(pending), PAGE_BATCH):
             if time.monotonic() > deadline:
@@ -264,8 +303,8 @@ def fetch_and_extract_pages(store, config, now: Clock, deadline, summary, report
                 break
             batch = pending[start:start + PAGE_BATCH]
             requests = {r["id"]: (r["url"], {"max_bytes": PAGE_MAX_BYTES}) for r in batch}
-            pages = asyncio.run(_fetch_all(config, requests, deadline))
-            if len(pages) < len(batch):  # the time budget cut some fetches off: they stay pending for the next run
+            pages = asyncio.run(_fetch_all(config, requests, deadline, guard=guard))
+            if len(pages) < len(batch):  # the time budget or the host guard left some: they stay pending
                 summary.unfinished = True
             failures: dict[int, str] = {aid: str(r) for aid, r in pages.items() if isinstance(r, FetchError)}
             fetched = {aid: r for aid, r in pages.items() if isinstance(r, Response)}
@@ -277,7 +316,7 @@ def fetch_and_extract_pages(store, config, now: Clock, deadline, summary, report
                 else:
                     results[aid] = result
             for aid, extracted in results.items():
-                kept = _store_extraction(store, aid, extracted, fetched[aid].final_url)
+                kept = _store_extraction(store, aid, extracted, fetched[aid].final_url, now())
                 if kept is not None:
                     done.append(kept)
             _record_page_failures(store, failures, now())
@@ -285,7 +324,60 @@ def fetch_and_extract_pages(store, config, now: Clock, deadline, summary, report
             summary.pages_failed += len(failures)
             if report:
                 report("pages", min(start + PAGE_BATCH, len(pending)), len(pending))
+    for host in guard.stopped:
+        summary.problem("host left for the next run", url=host, error=guard.stopped[host])
     return done
+
+
+def _host(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
+
+
+def fair_order(rows: Sequence) -> list:
+    """`rows` (each with "url" and "feed_url", newest first) reordered so that hosts take turns, and within a
+    host its feeds take turns: one feed listing 1,000 links to one slow host cannot fill the first batches.
+    Each host's and feed's own order is kept."""
+    by_host: dict[str, dict[str | None, list]] = {}
+    for row in rows:
+        by_host.setdefault(_host(row["url"]), {}).setdefault(row["feed_url"], []).append(row)
+    queues = [_round_robin(list(feeds.values())) for feeds in by_host.values()]
+    return _round_robin(queues)
+
+
+def _round_robin(queues: list[list]) -> list:
+    out: list = []
+    for depth in range(max((len(q) for q in queues), default=0)):
+        out.extend(q[depth] for q in queues if depth < len(q))
+    return out
+
+
+class HostGuard:
+    """Per-host limits on page fetching for one run: a host is stopped (its pages left pending, not counted as
+    failed attempts) after HOST_TIMEOUTS timed-out requests, or once its requests have held their connections
+    for more than its share of the page budget (the budget split evenly between the hosts with pages, never
+    less than HOST_MIN_SHARE). A host dripping a byte every few seconds thus costs the run a few deadlines,
+    not one deadline per link."""
+
+    def __init__(self, *, hosts: int, budget: float, per_host: int = 4):
+        self.share = max(HOST_MIN_SHARE, budget / max(1, hosts)) * per_host  # connection-seconds
+        self.timeouts: dict[str, int] = {}
+        self.spent: dict[str, float] = {}
+        self.stopped: dict[str, str] = {}
+
+    def allows(self, host: str) -> bool:
+        return host not in self.stopped
+
+    def record(self, host: str, seconds: float, error: FetchError | None) -> None:
+        self.spent[host] = self.spent.get(host, 0.0) + seconds
+        if error is not None and "timed out" in str(error):
+            self.timeouts[host] = self.timeouts.get(host, 0) + 1
+        if self.timeouts.get(host, 0) >= HOST_TIMEOUTS:
+            self.stopped.setdefault(host, f"{self.timeouts[host]} requests timed out")
+        elif self.spent[host] > self.share:
+            self.stopped.setdefault(host, f"used its share of the time ({self.share:.0f} connection-seconds)")
 
 
 def best_published(feed_dt: datetime, feed_has_time: bool, page_dt: datetime | None, page_has_time: bool) -> tuple[datetime, bool]:
@@ -297,44 +389,61 @@ def best_published(feed_dt: datetime, feed_has_time: bool, page_dt: datetime | N
     return feed_dt, False
 
 
-def _store_extraction(store: Store, article_id: int, ex: Extracted, final_url: str) -> int | None:
-    """Save what the page said. When the page's canonical URL belongs to another stored article, this
-    article is folded into that one (its URLs and entries move over). Returns the id kept."""
+def _store_extraction(store: Store, article_id: int, ex: Extracted, final_url: str, fetched_at: datetime) -> int | None:
+    """Save what the page said, as read at `fetched_at`. Returns the id kept.
+
+    The page's canonical URL is trusted only on the page's own registrable domain (`trusted_canonical`):
+    a page cannot claim another outlet's URL. When it names another stored article of its own site, this
+    article is folded into that one (its URLs and entries move over) and the text is not kept: an
+    article's text comes from its own URL's page only, so the other article waits for its own fetch."""
     with store.transaction() as db:
         row = db.execute("SELECT * FROM articles WHERE id = ?", (article_id,)).fetchone()
         if row is None:
             return None
         aliases = [final_url]  # as fetched (after redirects), and canonical forms below
-        target = article_id
-        if ex.canonical_url:
-            try:
-                canonical = canonical_url(ex.canonical_url)
-            except ValueError:
-                canonical = None
-            if canonical and canonical != row["url"]:
-                other = db.execute("SELECT article_id FROM article_urls WHERE url = ?", (canonical,)).fetchone()
-                if other and other[0] != article_id:
-                    target = other[0]
-                    _fold_article(db, article_id, target)
-                    if db.execute("SELECT extracted FROM articles WHERE id = ?", (target,)).fetchone()[0]:
-                        return None
-                else:
-                    db.execute("UPDATE articles SET url = ? WHERE id = ?", (canonical, article_id))
-                aliases.append(canonical)
-        try:
-            aliases.append(canonical_url(final_url))
-        except ValueError:
-            pass
+        canonical = trusted_canonical(ex.canonical_url, final_url)
+        if canonical and canonical != row["url"]:
+            other = db.execute("SELECT article_id FROM article_urls WHERE url = ?", (canonical,)).fetchone()
+            if other and other[0] != article_id:
+                _fold_article(db, article_id, other[0])
+                for alias in _with_canonical(final_url):
+                    db.execute("INSERT OR IGNORE INTO article_urls(url, article_id) VALUES (?, ?)", (alias, other[0]))
+                return None
+            db.execute("UPDATE articles SET url = ? WHERE id = ?", (canonical, article_id))
+            aliases.append(canonical)
+        aliases += _with_canonical(final_url)
         for alias in dict.fromkeys(aliases):
-            db.execute("INSERT OR IGNORE INTO article_urls(url, article_id) VALUES (?, ?)", (alias, target))
-        published, has_time = best_published(parse_iso(row["published"]), bool(row["published_has_time"]), ex.published, ex.published_has_time)
+            db.execute("INSERT OR IGNORE INTO article_urls(url, article_id) VALUES (?, ?)", (alias, article_id))
+        page_date, page_has_time = clamp_date(ex.published, ex.published_has_time, fetched_at)
+        if page_date != ex.published:
+            page_date = None  # a page dated in the future (or before 1990) says nothing: the feed's date stands
+        published, has_time = best_published(parse_iso(row["published"]), bool(row["published_has_time"]), page_date, page_has_time)
         db.execute(
             "UPDATE articles SET text = ?, title = coalesce(nullif(title, url), ?, title), author = coalesce(author, ?), "
             "image = ?, language = ?, published = ?, published_has_time = ?, extracted = 1, last_error = NULL, "
             "scored = 0, signature = NULL WHERE id = ?",
-            (ex.text, ex.title, ex.author, ex.image, ex.language, iso(published), int(has_time), target),
+            (ex.text, ex.title, ex.author, ex.image, ex.language, iso(published), int(has_time), article_id),
         )
-    return target
+    return article_id
+
+
+def trusted_canonical(canonical: str | None, page_url: str) -> str | None:
+    """The canonical form of a page's stated canonical URL when it is on the page's own registrable
+    domain, else None."""
+    if not canonical:
+        return None
+    try:
+        canonical = canonical_url(canonical)
+    except ValueError:
+        return None
+    return canonical if registrable_domain(canonical) == registrable_domain(page_url) else None
+
+
+def _with_canonical(url: str) -> list[str]:
+    try:
+        return [url, canonical_url(url)]
+    except ValueError:
+        return [url]
 
 
 def _fold_article(db, source_id: int, target_id: int) -> None:

@@ -40,10 +40,10 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 from .errors import ConfigError
 from .logs import event
 from .models import Feed
+from .text import clean_text
 
 log = logging.getLogger("monitor.opml")
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 MAX_NAME = 200
 
 
@@ -150,8 +150,8 @@ def _is_http(url: str) -> bool:
 
 
 def _clean(text: str) -> str:
-    """One line: control characters become spaces, runs of spaces collapse."""
-    return " ".join(_CONTROL.sub(" ", text).split())
+    """One line of valid text (see monitor.text)."""
+    return clean_text(text)
 
 
 # -------------------------------------------------------------------------------------------- export
@@ -208,9 +208,8 @@ def _tag_text(tag: str) -> str:
 
 
 def _xml_text(text: str) -> str:
-    """Text XML 1.0 can carry on one line (control characters and lone surrogates dropped)."""
-    text = re.sub(r"[\ud800-\udfff\ufffe\uffff]", "", text)
-    return _clean(text)
+    """Text XML 1.0 can carry on one line (control characters, lone surrogates and non-characters dropped)."""
+    return clean_text(text)
 
 
 # -------------------------------------------------------------------------------------------- import

@@ -13,12 +13,16 @@ percent-encoding and query order. What this module adds, after reading courlan 1
 
 from __future__ import annotations
 
+import ipaddress
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from courlan import normalize_url
 from courlan.clean import TRACKERS_RE
 from courlan.settings import ALLOWED_PARAMS, LANG_PARAMS
+from tld import get_fld
 from w3lib.url import canonicalize_url
+
+from .text import valid_utf8
 
 # Tracking parameters seen in news links that courlan 1.4 keeps (lower-case names).
 EXTRA_TRACKERS = frozenset({
@@ -37,6 +41,8 @@ def _split(url: str):
     """urlsplit of a stripped URL whose scheme is http(s) and that has a host, else ValueError."""
     if not isinstance(url, str):
         raise ValueError(f"not a URL: {url!r}")
+    if not valid_utf8(url):
+        raise ValueError(f"not a URL (not valid Unicode): {url[:200]!r}")
     parts = urlsplit(url.strip().translate(_CONTROL))
     if parts.scheme.lower() not in _SCHEMES:
         raise ValueError(f"not an http(s) URL: {url[:200]!r}")
@@ -99,3 +105,27 @@ def host_of(url: str) -> str:
         return ""
     host = host.rstrip(".").lower()
     return host[4:] if host.startswith("www.") else host
+
+
+def registrable_domain(url: str) -> str:
+    """The part of a URL's host that one owner registers: 'news.example.co.uk' -> 'example.co.uk',
+    'alice.github.io' -> 'alice.github.io' (private suffixes count). An IP address, 'localhost' or a host
+    under no known suffix is its own domain; '' when the URL has no host.
+
+    The Public Suffix List snapshot bundled with `tld` is read; nothing is fetched.
+    """
+    host = host_of(url) if "//" in url else url.strip().rstrip(".").lower()
+    if not host:
+        return ""
+    if host.startswith("[") or _is_ip(host):
+        return host
+    found = get_fld(host, fix_protocol=True, fail_silently=True, search_private=True)
+    return found or host
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True

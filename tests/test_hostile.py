@@ -412,3 +412,146 @@ def test_slow_endless_lying_and_looping_servers_end_in_stored_errors(tmp_path, m
     assert health[urls["good"]].last_error is None
     with Store.open(config.database) as store:
         assert [a.title for a in store.articles()] == ["A good entry"]
+
+
+# --- trust between sources: one feed or page cannot crash, hijack, pin or starve the others ------------------
+
+from .hostile_sources import (LOREM, article_page, feed_health, published_articles, rss_feed,  # noqa: E402
+                              stored_articles)
+from .hostile_sources import write_config as write_trust_config  # noqa: E402
+
+T0 = datetime(2026, 11, 5, 9, 0, tzinfo=timezone.utc)
+VICTIM_TEXT = ("Velmora's harbour council opened the tide barrier to night shipping on Tuesday after a vote of "
+               "seven to two. The harbour master said night pilots start work next month and that sensors on the "
+               "gates will close them whenever a storm warning is issued for the coast.")
+ATTACKER_TEXT = ("Velmora's harbour council secretly sold the tide barrier to a foreign shipping firm, insiders "
+                 "claim, and the gates will be left open every night from now on whatever the weather brings. "
+                 "Nobody at the council would deny the sale when asked about it on Tuesday.")
+
+
+def test_lone_surrogates_are_dropped_at_every_parser_and_the_run_publishes(tmp_path, server):
+    """A JSON Feed may carry "\\ud800" (legal JSON, not encodable as UTF-8) in any field, an RSS feed a
+    character reference to a surrogate, a page its JSON-LD headline: each is stored and shown without it."""
+    base = server.base
+    items = [{"id": "one\ud800", "url": f"{base}/j/one", "title": "Tide barrier \ud800opens at night",
+              "summary": "Ships may \udfffpass after dark.", "authors": [{"name": "Ana \ud800Reyes"}],
+              "date_published": "2026-11-04T08:00:00Z"},
+             {"id": "two", "url": f"{base}/j/two\ud800", "title": "A link that is not text"}]
+    server.routes["/feed.json"] = Route(json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "Jay \ud800Post",
+                                                    "items": items}).encode(), content_type="application/feed+json")
+    server.routes["/feed.rss"] = Route(rss_feed("Are Ess", [("Pilots &#xd800;return to the harbour", f"{base}/r/one"),
+                                                            ("", f"{base}/r/untitled")]).replace(b"&amp;#xd800;", b"&#xd800;"))
+    server.routes["/j/one"] = Route(article_page("Tide barrier opens at night"))
+    server.routes["/r/one"] = Route(article_page("Pilots return to the harbour"))
+    jsonld = ('<script type="application/ld+json">{"@context": "https://schema.org", "@type": "NewsArticle", '
+              '"headline": "Night gates \\ud800close in storms"}</script>')
+    server.routes["/r/untitled"] = Route(article_page("", extra_head=jsonld).replace(b"<title></title>", b""))
+    config = load_config(write_trust_config(tmp_path, [server.url("/feed.json"), server.url("/feed.rss")]))
+    summary = run(config, now=lambda: T0, extract_workers=0)
+    assert summary.site_built and summary.feeds_failed == 0
+    shown = {a["title"]: a for a in published_articles(config).values()}
+    assert {"Tide barrier opens at night", "Pilots �return to the harbour", "Night gates close in storms"} <= set(shown)
+    stored = stored_articles(config)
+    one = stored[f"{base}/j/one"]
+    assert one["summary"] == "Ships may pass after dark." and one["author"] == "Ana Reyes" and one["extracted"]
+    assert not any(u.startswith(f"{base}/j/two") for u in stored)  # a link that is not text is not a link
+    with Store.open(config.database) as store:
+        assert store.rows("SELECT guid FROM entries WHERE feed_url LIKE '%feed.json'")[0][0] == "one"
+        assert store.integrity_ok()
+
+
+def test_a_page_cannot_claim_another_outlets_url(tmp_path, server):
+    """An attacker's pages name the victim's article URLs as their canonical URL. (A) one the victim's feed
+    lists only later, (B) one whose page is down while the attacker's copy is read. Neither the victim's
+    headline, outlet nor text may come from the attacker."""
+    with LoopbackServer(host="127.0.0.2") as attacker:
+        victim, evil = server.base, attacker.base
+        server.routes["/victim.rss"] = Route(rss_feed("Velmora Gazette", [("Barrier opens to night ships", f"{victim}/b")]))
+        server.routes["/b"] = Route(b"down for maintenance", status=503)
+        server.routes["/a"] = Route(article_page("Council votes to open the barrier at night", VICTIM_TEXT))
+        attacker.routes["/evil.rss"] = Route(rss_feed("Harbour Leaks", [("Barrier sold in secret deal", f"{evil}/copy-a"),
+                                                                        ("Barrier gates to stay open", f"{evil}/copy-b")]))
+        attacker.routes["/copy-a"] = Route(article_page("Barrier sold in secret deal", ATTACKER_TEXT, canonical=f"{victim}/a"))
+        attacker.routes["/copy-b"] = Route(article_page("Barrier gates to stay open", ATTACKER_TEXT, canonical=f"{victim}/b"))
+        config = load_config(write_trust_config(tmp_path, [server.url("/victim.rss"), attacker.url("/evil.rss")]))
+        run(config, now=lambda: T0, extract_workers=0)
+        # the victim's page is back, and its feed now lists the article the attacker claimed first
+        server.routes["/b"] = Route(article_page("Barrier opens to night ships", VICTIM_TEXT))
+        server.routes["/victim.rss"] = Route(rss_feed("Velmora Gazette", [("Barrier opens to night ships", f"{victim}/b"),
+                                                                          ("Council votes to open the barrier at night", f"{victim}/a")]))
+        run(config, now=lambda: T0 + timedelta(hours=2), extract_workers=0)
+    stored, shown = stored_articles(config), published_articles(config)
+    for path, title in (("/a", "Council votes to open the barrier at night"), ("/b", "Barrier opens to night ships")):
+        assert shown[victim + path]["source"] == "Velmora Gazette" and shown[victim + path]["title"] == title, path
+        assert stored[victim + path]["text"].startswith("Velmora's harbour council opened"), path
+    for path in ("/copy-a", "/copy-b"):  # the copies stay what they are: the attacker's, under their own URLs
+        assert stored[evil + path]["source"] == "Harbour Leaks" and "secretly sold" in stored[evil + path]["text"]
+    with Store.open(config.database) as store:
+        owners = dict(store.rows("SELECT url, article_id FROM article_urls"))
+    assert owners[f"{victim}/a"] == stored[f"{victim}/a"]["id"] and owners[f"{victim}/b"] == stored[f"{victim}/b"]["id"]
+
+
+def test_a_page_dated_in_2099_does_not_pin_the_site(tmp_path, server):
+    base = server.base
+    server.routes["/feed.rss"] = Route(rss_feed("Velmora Gazette", [("Barrier opens to night ships", f"{base}/late"),
+                                                                    ("Pilots hired for night shifts", f"{base}/real")],
+                                                dates=[None, "Wed, 04 Nov 2026 08:00:00 GMT"]))
+    server.routes["/late"] = Route(article_page("Barrier opens to night ships", published="2099-12-31T23:00:00Z"))
+    server.routes["/real"] = Route(article_page("Pilots hired for night shifts", VICTIM_TEXT, published="2026-11-04T08:00:00Z"))
+    config = load_config(write_trust_config(tmp_path, [server.url("/feed.rss")]))
+    run(config, now=lambda: T0, extract_workers=0)
+    late = published_articles(config)[f"{base}/late"]
+    assert late["published"].startswith("2026-11-05") and late["story_published"].startswith("2026-11-05")
+    assert stored_articles(config)[f"{base}/late"]["published"] == "2026-11-05T09:00:00+00:00"
+    for name in ("feed.xml", "stories.json", "index.html"):
+        assert "2099" not in (config.site_dir / name).read_text(encoding="utf-8"), name
+
+
+def test_a_clock_that_jumped_ahead_does_not_freeze_polling(tmp_path, server):
+    base = server.base
+    server.routes["/feed.rss"] = Route(rss_feed("Velmora Gazette", [("Barrier opens to night ships", f"{base}/one")]))
+    server.routes["/one"] = Route(article_page("Barrier opens to night ships"))
+    server.routes["/two"] = Route(article_page("Pilots hired for night shifts", VICTIM_TEXT))
+    config = load_config(write_trust_config(tmp_path, [server.url("/feed.rss")]))
+    run(config, now=lambda: datetime(2030, 1, 1, tzinfo=timezone.utc), extract_workers=0)  # the clock was wrong
+    server.routes["/feed.rss"] = Route(rss_feed("Velmora Gazette", [("Barrier opens to night ships", f"{base}/one"),
+                                                                    ("Pilots hired for night shifts", f"{base}/two")]))
+    run(config, now=lambda: T0, extract_workers=0)  # and is right again
+    assert len(server.hits("/feed.rss")) == 2
+    assert f"{base}/two" in published_articles(config)
+    assert feed_health(config)[server.url("/feed.rss")].next_due < datetime(2027, 1, 1, tzinfo=timezone.utc)
+
+
+def _drip_every_3_s(conn, stop):
+    from .fetch_servers import read_request
+
+    read_request(conn)
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 100000\r\n\r\n<html>")
+    while not stop.wait(3.0):
+        conn.sendall(b" ")
+
+
+def test_a_feed_of_links_to_a_dripping_host_does_not_starve_the_others(tmp_path, monkeypatch, server):
+    """120 entries, newer than the good outlet's 10, point at a host sending a byte every 3 s. With a 1.5 s
+    request deadline and a 12 s budget, the old order spent the whole budget on the first 100 of them."""
+    monkeypatch.setattr(ingest, "FETCH_DEADLINE", 1.5)
+    with RawServer(_drip_every_3_s, host="127.0.0.2") as drip:
+        base = server.base
+        good = [(f"Night pilots report {i}", f"{base}/good/{i}") for i in range(10)]
+        server.routes["/good.rss"] = Route(rss_feed("Velmora Gazette", good, dates=["Mon, 02 Nov 2026 08:00:00 GMT"] * 10))
+        for title, link in good:
+            server.routes[link.removeprefix(base)] = Route(article_page(title))
+        server.routes["/flood.rss"] = Route(rss_feed("Flood", [(f"Flood item {i}", drip.url(f"/p/{i}")) for i in range(120)],
+                                                     dates=["Wed, 04 Nov 2026 08:00:00 GMT"] * 120))
+        config = load_config(write_trust_config(tmp_path, [server.url("/good.rss"), server.url("/flood.rss")],
+                                                extra="time_budget: 12s\nmax_entries_per_feed: 200\n"))
+        summary = run(config, now=lambda: T0, extract_workers=0)
+        connections = drip.connections
+    assert all(len(server.hits(f"/good/{i}")) == 1 for i in range(10))
+    shown = published_articles(config)
+    assert all(stored_articles(config)[link]["extracted"] and link in shown for _, link in good)
+    assert connections <= 8  # backed off after a few timeouts, not one deadline per link
+    with Store.open(config.database) as store:
+        waiting = store.rows("SELECT count(*) FROM articles WHERE url LIKE 'http://127.0.0.2%' AND attempts = 0")[0][0]
+    assert waiting >= 100  # left for the next run, not counted as failed attempts
+    assert any("host left for the next run" in p for p in summary.problems)
