@@ -71,6 +71,13 @@ _DATE_RULES = (
 _XML_SPACE = re.compile(r"[ \t\r\n]+")  # what XPath's normalize-space() splits on
 _RELAXED_CANONICAL = str.maketrans("CANONIL", "canonil")  # rel="Canonical" too, as browsers read it
 
+_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"), (b"GIF87a", "a GIF image"), (b"GIF89a", "a GIF image"),
+    (b"\xff\xd8\xff", "a JPEG image"), (b"%PDF-", "a PDF document"), (b"PK\x03\x04", "a ZIP archive"),
+    (b"\x1f\x8b\x08", "gzip data"), (b"OggS", "Ogg media"), (b"ID3", "an MP3 file"),
+)
+BINARY_STRAYS = 4
+_BINARY_BYTE = re.compile(rb"[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f]")
 K = TypeVar("K")
 
 
@@ -78,6 +85,9 @@ def extract_page(html: bytes, *, url: str) -> Extracted:
     """The article in a page fetched from `url`. Raises ExtractError when there is no article text."""
     if not html or not html.strip():
         raise ExtractError(f"{url}: empty page")
+    binary = sniff_binary(html)
+    if binary:
+        raise ExtractError(f"{url}: not HTML ({binary})")
     tree = load_html(bytes(html[:MAX_BYTES]))
     if tree is None:
         raise ExtractError(f"{url}: not HTML")
@@ -113,6 +123,20 @@ def extract_page(html: bytes, *, url: str) -> Extracted:
         language=_language(tree, nodes),
         canonical_url=_canonical(nodes, url),
     )
+
+
+def sniff_binary(body: bytes) -> str | None:
+    """What a body is when it is plainly not text ("a PNG image", "binary data"), whatever its Content-Type
+    said; None for text. Known signatures first, then the WHATWG rule: bytes no text file holds (NUL and
+    the controls other than tab, line feed, form feed, carriage return and escape) in the first 1,024
+    bytes (a few strays are forgiven: broken pages have them). A body with a UTF-16 byte-order mark is text."""
+    head = bytes(body[:1024])
+    for magic, kind in _SIGNATURES:
+        if head.startswith(magic):
+            return kind
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return None
+    return "binary data" if len(_BINARY_BYTE.findall(head)) > BINARY_STRAYS else None
 
 
 def _metadata(tree, url: str, *, with_date: bool) -> Document:

@@ -40,14 +40,30 @@ import httpx
 from . import USER_AGENT
 from .errors import FetchError
 
-try:  # brotli is optional: advertise "br" only when something can decode it
+try:  # brotli is optional: "br" is advertised (and decoded) only with a decoder that can bound its output
     import brotli as _brotli
 except ImportError:  # pragma: no cover - depends on the environment
-    try:
-        import brotlicffi as _brotli
-    except ImportError:
-        _brotli = None
+    _brotli = None
 
+
+def _bounded_brotli() -> bool:
+    """brotli >= 1.2 stops each step at `output_buffer_limit`; older ones (and brotlicffi) return all a step
+    inflates at once: an 809-byte body grew to 2.1 GB in one call. Those are not used."""
+    if _brotli is None:
+        return False
+    try:
+        _brotli.Decompressor().process(b"", output_buffer_limit=1)
+    except TypeError:
+        return False
+    except _brotli.error:
+        pass
+    return hasattr(_brotli.Decompressor, "can_accept_more_data")
+
+
+if not _bounded_brotli():
+    _brotli = None
+
+_BROTLI_ERRORS = (_brotli.error,) if _brotli is not None else ()
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 ACCEPT_ENCODING = "gzip, deflate" + (", br" if _brotli else "")
 ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, "
@@ -154,12 +170,12 @@ def _inflater(encoding: str) -> Callable[[bytes], Iterator[bytes]] | None:
         return inflate
     if encoding == "br" and _brotli is not None:
         d = _brotli.Decompressor()
-        step = getattr(d, "process", None) or d.decompress
 
         def unbrotli(data: bytes) -> Iterator[bytes]:
-            out = step(data)  # brotli has no output limit here: the cap is checked per chunk
-            for i in range(0, len(out), _CHUNK):
-                yield out[i : i + _CHUNK]
+            out = d.process(data, output_buffer_limit=_CHUNK)
+            while out:  # more output may be waiting: ask with empty input until there is none
+                yield out
+                out = d.process(b"", output_buffer_limit=_CHUNK)
         return unbrotli
     return None
 
@@ -370,7 +386,7 @@ class Fetcher:
             raise FetchError(url, f"invalid redirect Location: {_short(exc)}{where}") from exc
         except httpx.RemoteProtocolError as exc:
             raise FetchError(url, f"broken HTTP response: {_short(exc)}{where}") from exc
-        except zlib.error as exc:
+        except (zlib.error, *_BROTLI_ERRORS) as exc:
             raise FetchError(url, f"cannot decompress the body: {_short(exc)}{where}") from exc
         except (httpx.HTTPError, OSError, UnicodeError) as exc:
             raise FetchError(url, f"{type(exc).__name__}: {_short(exc)}{where}") from exc

@@ -555,3 +555,72 @@ def test_a_feed_of_links_to_a_dripping_host_does_not_starve_the_others(tmp_path,
         waiting = store.rows("SELECT count(*) FROM articles WHERE url LIKE 'http://127.0.0.2%' AND attempts = 0")[0][0]
     assert waiting >= 100  # left for the next run, not counted as failed attempts
     assert any("host left for the next run" in p for p in summary.problems)
+
+
+def _brotli_bomb(size: int) -> bytes:
+    """`size` zero bytes as one brotli stream (about 1.6 KB per GB), built without holding them."""
+    import brotli
+
+    compressor, block = brotli.Compressor(quality=5), bytes(16 << 20)
+    parts = [compressor.process(block) for _ in range(size // len(block))]
+    return b"".join(parts) + compressor.finish()
+
+
+def test_a_brotli_bomb_stops_at_the_size_cap_without_inflating(tmp_path, server):
+    """1 GB of zeros in about 1.6 KB of brotli. The run (a process of its own, so that its peak memory can be
+    read) records the feed's error and publishes the good feed; it never holds the inflated body."""
+    import os
+    import subprocess
+    import sys
+
+    assert "br" in monitor.fetch.ACCEPT_ENCODING  # the test extra installs a brotli that can be bounded
+    base = server.base
+    server.routes["/bomb.rss"] = Route(_brotli_bomb(1 << 30), headers={"Content-Encoding": "br"},
+                                       content_type="application/rss+xml")
+    server.routes["/good.rss"] = Route(rss_feed("Velmora Gazette", [("Barrier opens to night ships", f"{base}/one")]))
+    server.routes["/one"] = Route(article_page("Barrier opens to night ships"))
+    path = write_trust_config(tmp_path, [server.url("/bomb.rss"), server.url("/good.rss")])
+    proc = subprocess.Popen([sys.executable, "-m", "monitor.cli", "run", "--config", str(path), "--quiet"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    assert proc.returncode == 0, proc.stderr.read().decode()
+    assert usage.ru_maxrss < 500_000, usage.ru_maxrss  # KB: the run's own peak, far below the 1 GB inside
+    config = load_config(path)
+    assert "body larger than 10000000 bytes" in feed_health(config)[server.url("/bomb.rss")].last_error
+    assert f"{base}/one" in published_articles(config)
+
+
+def _noise_png(width: int = 200, height: int = 200) -> bytes:
+    """A real PNG of random pixels (incompressible, so most of its bytes are not text), with a text chunk
+    whose keyword is "html" near the start, as a screenshot tool might write it."""
+    import random
+    import struct
+
+    rng = random.Random(15)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + bytes(rng.getrandbits(8) for _ in range(width * 3)) for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"tEXt", b"html\x00<html><body><p>Saved from the harbour page</p></body></html>")
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def test_binary_served_as_html_is_refused_and_the_feed_summary_stays(tmp_path, server):
+    base = server.base
+    server.routes["/feed.rss"] = Route(rss_feed("Velmora Gazette", [("Barrier opens to night ships", f"{base}/picture"),
+                                                                    ("Pilots hired for night shifts", f"{base}/noise")]))
+    server.routes["/picture"] = Route(_noise_png(), content_type="text/html; charset=utf-8")
+    server.routes["/noise"] = Route(_noise_png()[64:], content_type="text/html")  # no signature left
+    config = load_config(write_trust_config(tmp_path, [server.url("/feed.rss")]))
+    run(config, now=lambda: T0, extract_workers=0)
+    stored, shown = stored_articles(config), published_articles(config)
+    assert "not HTML (a PNG image)" in stored[f"{base}/picture"]["last_error"]
+    assert "not HTML (binary data)" in stored[f"{base}/noise"]["last_error"]
+    for path in ("/picture", "/noise"):
+        assert not stored[base + path]["extracted"] and stored[base + path]["text"] == ""
+        assert shown[base + path]["excerpt"] == "Feed summary."
+    for page in config.site_dir.rglob("*.html"):
+        assert "\ufffd" not in page.read_text(encoding="utf-8"), page
