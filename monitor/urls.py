@@ -14,6 +14,7 @@ percent-encoding and query order. What this module adds, after reading courlan 1
 from __future__ import annotations
 
 import ipaddress
+import re
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from courlan import normalize_url
@@ -129,3 +130,26 @@ def _is_ip(host: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def public_url(url: str) -> str:
+    """`url` as it may be published: without user name, password, query string and fragment (a feed URL
+    may carry `user:password@` or `?token=`). Text that does not parse as a URL comes back unchanged."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        port = parts.port
+    except ValueError:
+        return url
+    if not parts.scheme or host is None:
+        return url
+    netloc = (f"[{host}]" if ":" in host else host) + (f":{port}" if port is not None else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+_URL_IN_TEXT = re.compile(r"https?://[^\s'\"<>]*[^\s'\"<>:;,.)]", re.IGNORECASE)  # not the sentence's ":" or "."
+
+
+def redact_urls(text: str) -> str:
+    """`text` (an error message, say) with every http(s) URL in it as `public_url` gives it."""
+    return _URL_IN_TEXT.sub(lambda m: public_url(m.group(0)), text)

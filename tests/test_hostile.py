@@ -624,3 +624,30 @@ def test_binary_served_as_html_is_refused_and_the_feed_summary_stays(tmp_path, s
         assert shown[base + path]["excerpt"] == "Feed summary."
     for page in config.site_dir.rglob("*.html"):
         assert "\ufffd" not in page.read_text(encoding="utf-8"), page
+
+
+def test_feed_credentials_and_tokens_never_reach_the_site_and_the_database_is_private(tmp_path, server):
+    import stat
+
+    base = server.base
+    host = base.removeprefix("http://")
+    server.routes["/private.rss"] = Route(rss_feed("Velmora Gazette", [("Barrier opens to night ships", f"{base}/one")]))
+    server.routes["/one"] = Route(article_page("Barrier opens to night ships"))
+    good = f"http://reader:Hunter2pw@{host}/private.rss?token=TOKEN77abc&user=reader"
+    broken = f"http://reader:Hunter2pw@{host}/gone.rss?api_key=KEY88xyz"  # a 404: its error names the URL
+    config = load_config(write_trust_config(tmp_path, [good, broken]))
+    run(config, now=lambda: T0, extract_workers=0)
+    assert f"{base}/one" in published_articles(config)
+    assert "HTTP 404" in feed_health(config)[broken].last_error  # the operator's own view keeps the URL
+    files = [p for p in config.site_dir.rglob("*") if p.is_file()]
+    index = (config.site_dir / "search" / "search_index.json").read_text(encoding="utf-8")
+    assert f"{base}/private.rss" in index  # the outlets page is in the search index, without its secrets
+    for path in files:
+        data = path.read_bytes()
+        for secret in (b"Hunter2pw", b"TOKEN77abc", b"KEY88xyz", b"reader:"):
+            assert secret not in data, (path, secret)
+    outlets = (config.site_dir / "outlets" / "index.html").read_text(encoding="utf-8")
+    assert f"{base}/private.rss" in outlets and f"{base}/gone.rss" in outlets
+    for path in (config.database, Path(str(config.database) + ".lock"), Path(str(config.database) + "-wal")):
+        if path.exists() or not path.name.endswith("-wal"):
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
