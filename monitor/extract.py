@@ -45,6 +45,7 @@ from .errors import ExtractError
 from .feeds import clean_text
 from .models import Extracted
 from .urls import absolute_url
+from . import workers
 from .workers import WorkerPool
 
 MAX_BYTES = 5_000_000  # input beyond this is cut off before parsing
@@ -349,6 +350,8 @@ class Extractor(WorkerPool):
             return ExtractError(f"{url}: extraction timed out after {self.timeout:g} s")
         except ProcessExpired as exc:
             return ExtractError(f"{url}: extraction worker died (exit code {exc.exitcode})")
+        except MemoryError:
+            return ExtractError(f"{url}: extraction ran out of memory (a worker may grow by {workers.WORKER_MEMORY >> 20} MB)")
         except CancelledError:
             return ExtractError(f"{url}: extraction cancelled")
         except Exception as exc:  # a bug in trafilatura on a hostile page must not stop the run

@@ -651,3 +651,25 @@ def test_feed_credentials_and_tokens_never_reach_the_site_and_the_database_is_pr
     for path in (config.database, Path(str(config.database) + ".lock"), Path(str(config.database) + "-wal")):
         if path.exists() or not path.name.endswith("-wal"):
             assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+
+
+def test_an_extraction_worker_cannot_grow_past_its_memory_limit(tmp_path, monkeypatch, server):
+    """A worker may add WORKER_MEMORY to what it inherited (1 GB by default; 32 MB here). A 4 MB page of a
+    million <br> needs about 120 MB as a tree, then runs trafilatura into its time limit (8 s here). Under
+    the limit its parse fails at once, in a stored error, and the next page of the run is extracted."""
+    from monitor import workers
+
+    monkeypatch.setattr(workers, "WORKER_MEMORY", 32 << 20, raising=False)
+    monkeypatch.setattr(ingest, "EXTRACT_TIMEOUT", 8.0)
+    base = server.base
+    server.routes["/feed.rss"] = Route(rss_feed("Velmora Gazette", [("Barrier opens to night ships", f"{base}/huge"),
+                                                                    ("Pilots hired for night shifts", f"{base}/small")]))
+    server.routes["/huge"] = Route(f"<html><body><article><p>{'<br>' * 1_000_000}</p><p>{LOREM}</p></article></body></html>".encode())
+    server.routes["/small"] = Route(article_page("Pilots hired for night shifts", VICTIM_TEXT))
+    config = load_config(write_trust_config(tmp_path, [server.url("/feed.rss")]))
+    summary = run(config, now=lambda: T0, extract_workers=1)
+    stored, shown = stored_articles(config), published_articles(config)
+    huge = stored[f"{base}/huge"]
+    assert not huge["extracted"] and "timed out" not in huge["last_error"], huge["last_error"]
+    assert stored[f"{base}/small"]["extracted"] and shown[f"{base}/huge"]["excerpt"] == "Feed summary."
+    assert summary.site_built
