@@ -37,6 +37,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
+from .config import MAX_TAGS  # tags per feed: its folders and its categories
 from .errors import ConfigError
 from .logs import event
 from .models import Feed
@@ -45,6 +46,7 @@ from .text import clean_text
 log = logging.getLogger("monitor.opml")
 
 MAX_NAME = 200
+MAX_DEPTH = 20  # folders inside folders; readers export one or two levels
 
 
 # --------------------------------------------------------------------------------------------- parse
@@ -85,6 +87,8 @@ def parse_opml(data: bytes, *, path: str) -> list[Feed]:
         if stack[1:2] != ["body"]:
             folders.append(None)
             return
+        if len(folders) >= MAX_DEPTH:  # each feed would carry every folder title above it
+            raise _Refused(f"line {parser.CurrentLineNumber}: outlines nested more than {MAX_DEPTH} deep")
         lower = {k.lower(): v for k, v in attrs.items()}
         url = (lower.get("xmlurl") or "").strip()
         title = _clean(lower.get("text") or lower.get("title") or "")[:MAX_NAME]
@@ -100,6 +104,10 @@ def parse_opml(data: bytes, *, path: str) -> list[Feed]:
             tag = _clean(item).strip("/").strip()
             if tag:
                 tags.append(tag)
+        tags = list(dict.fromkeys(tags))
+        if len(tags) > MAX_TAGS:
+            raise _Refused(f"line {parser.CurrentLineNumber}: the feed {_clean(url)[:100]!r} has {len(tags)} tags "
+                           f"(folders and categories; at most {MAX_TAGS})")
         name_ = title if title and title != url else None
         found.append(Feed(url=url, name=name_, tags=tuple(dict.fromkeys(tags))))
 

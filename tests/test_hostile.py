@@ -673,3 +673,71 @@ def test_an_extraction_worker_cannot_grow_past_its_memory_limit(tmp_path, monkey
     assert not huge["extracted"] and "timed out" not in huge["last_error"], huge["last_error"]
     assert stored[f"{base}/small"]["extracted"] and shown[f"{base}/huge"]["excerpt"] == "Feed summary."
     assert summary.site_built
+
+
+# --- hostile configuration and subscription files --------------------------------------------------------
+
+
+def _cli(*args: str):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "monitor.cli", *args], capture_output=True, text=True, timeout=120)
+
+
+def _alias_bomb(levels: int) -> str:
+    """One flow list of anchors, each naming the one before nine times: a few hundred bytes, 9**levels values."""
+    anchors = ['&x0 ["ha", "ha", "ha", "ha", "ha", "ha", "ha", "ha", "ha"]']
+    anchors += [f"&x{i} [{', '.join([f'*x{i - 1}'] * 9)}]" for i in range(1, levels)]
+    return "[" + ", ".join(anchors) + "]"
+
+
+def test_alias_bombs_and_deep_nesting_in_feeds_yaml_are_one_line_errors(tmp_path, server):
+    base = server.base
+    server.routes["/feed.rss"] = Route(rss_feed("Velmora Gazette", [("Barrier opens to night ships", f"{base}/one")]))
+    server.routes["/one"] = Route(article_page("Barrier opens to night ships"))
+    path = write_trust_config(tmp_path, [server.url("/feed.rss")])
+    good = path.read_text()
+    config = load_config(path)
+    run(config, now=lambda: T0, extract_workers=0)
+    before = (config.site_dir / "stories.json").read_bytes()
+    hostile = {
+        "aliases": (good.replace("topics: []", f"topics: []\ntime_budget: {_alias_bomb(7)}"), "aliases expand to more than"),
+        "nesting": (good + "site_title: " + "[" * 100_000 + "]" * 100_000 + "\n", "nested more than 50 levels deep"),
+    }
+    for name, (text, needle) in hostile.items():
+        path.write_text(text)
+        for command in ("run", "check"):
+            result = _cli(command, "--config", str(path))
+            assert result.returncode == 2, (name, command, result.stderr[-500:])
+            lines = result.stderr.strip().splitlines()
+            assert len(lines) == 1 and len(lines[0]) < 300 and str(path) in lines[0] and needle in lines[0], (name, lines[:3])
+    assert (config.site_dir / "stories.json").read_bytes() == before  # nothing ran
+    assert f"{base}/one" in stored_articles(config)
+
+
+def _nested_opml(depth: int, feeds_per_folder: int, base: str) -> bytes:
+    opened = "".join(f'<outline text="Folder {d}">' for d in range(depth))
+    feeds = "".join(f'<outline text="Feed {i}" xmlUrl="{base}/f/{i}.rss"/>' for i in range(feeds_per_folder))
+    return (f'<?xml version="1.0"?><opml version="2.0"><head><title>Nest</title></head><body>{opened}{feeds}'
+            f'{"</outline>" * depth}</body></opml>').encode()
+
+
+def test_deeply_nested_opml_is_refused_in_one_line_and_feeds_yaml_stays(tmp_path, server):
+    """100 folders inside each other around 100 feeds: every feed would carry 100 folder titles as tags."""
+    base = server.base
+    server.routes["/feed.rss"] = Route(rss_feed("Velmora Gazette", [("Barrier opens to night ships", f"{base}/one")]))
+    server.routes["/one"] = Route(article_page("Barrier opens to night ships"))
+    path = write_trust_config(tmp_path, [server.url("/feed.rss")])
+    original = path.read_bytes()
+    opml = tmp_path / "nest.opml"
+    opml.write_bytes(_nested_opml(100, 100, base))
+    result = _cli("feeds", "import", str(opml), "--config", str(path))
+    assert result.returncode == 2, result.stderr[-500:]
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(opml) in lines[0] and "nested more than 20 deep" in lines[0], lines[:3]
+    assert path.read_bytes() == original
+    config = load_config(path)
+    run(config, now=lambda: T0, extract_workers=0)
+    assert [f.url for f in feed_health(config).values()] == [server.url("/feed.rss")]
+    assert f"{base}/one" in published_articles(config)
