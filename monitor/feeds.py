@@ -42,9 +42,9 @@ _BLOCK = frozenset({"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", 
                     "blockquote", "pre", "section", "article", "header", "footer", "table", "dd", "dt", "hr"})
 _HAS_TIME = re.compile(r"\d:\d\d|T\d\d")
 _ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
-_FIRST_ELEMENT = re.compile(rb"<[A-Za-z_:]")
+# comments and CDATA sections, whichever opens first (one inside the other is text of the outer)
+_TEXT_SPANS = re.compile(rb"<!--.*?(?:-->|\Z)|<!\[CDATA\[.*?(?:\]\]>|\Z)", re.DOTALL)
 _JSON_START = re.compile(rb"(?:\xef\xbb\xbf)?\s*\{")
-_COMMENT = re.compile(rb"<!--.*?(?:-->|\Z)", re.DOTALL)
 _SY_PERIOD = {"hourly": 3600, "daily": 86400, "weekly": 7 * 86400, "monthly": 30 * 86400, "yearly": 365 * 86400}
 _JSONFEED = re.compile(r"^https?://jsonfeed\.org/version/1(\.\d+)?/?$")
 _CHAR_REF = re.compile(rb"&#([xX]0*[0-9a-fA-F]{1,6}|0*[0-9]{1,7});")
@@ -169,11 +169,13 @@ def parse_feed(content: bytes, *, url: str, now: datetime, max_entries: int = 50
 
 
 def _refuse_entities(content: bytes, url: str) -> None:
+    """Refuse a document that declares entities anywhere outside comments and CDATA sections. Looking only
+    before the first element was not enough: a processing instruction (`<?x <a?>`) or a quoted system id
+    (`SYSTEM "<a"`) holding "<a" ended that prolog early and hid the declarations after it."""
     probe = content.replace(b"\x00", b"") if b"\x00" in content[:4] else content  # UTF-16/32: ASCII bytes remain
-    probe = _COMMENT.sub(b"", probe)  # a comment holding "<x" must not end the prolog early
-    first = _FIRST_ELEMENT.search(probe)
-    prolog = probe[: first.start()] if first else probe
-    if _ENTITY_DECL.search(prolog):
+    if not _ENTITY_DECL.search(probe):
+        return
+    if _ENTITY_DECL.search(_TEXT_SPANS.sub(b"", probe)):
         raise ParseError(f"{url}: not a feed (declares XML entities in its DOCTYPE; refused for safety)")
 
 

@@ -741,3 +741,24 @@ def test_deeply_nested_opml_is_refused_in_one_line_and_feeds_yaml_stays(tmp_path
     run(config, now=lambda: T0, extract_workers=0)
     assert [f.url for f in feed_health(config).values()] == [server.url("/feed.rss")]
     assert f"{base}/one" in published_articles(config)
+
+
+def test_entity_declarations_hidden_behind_markup_in_the_prolog_are_refused(tmp_path, server):
+    """A processing instruction or a quoted system id holding "<a" once ended the checked prolog early."""
+    base = server.base
+    body = (f'<rss version="2.0"><channel><title>Hidden</title><item><title>{"&big;" * 100}</title>'
+            f"<link>{base}/p/{{key}}</link></item></channel></rss>")
+    decl = f'[<!ENTITY big "{"A" * 1000}">]>'
+    server.routes["/pi.rss"] = Route(f'<?xml version="1.0"?><?x <a?><!DOCTYPE rss {decl}{body.format(key="pi")}'.encode())
+    server.routes["/system.rss"] = Route(f'<?xml version="1.0"?><!DOCTYPE rss SYSTEM "<a" {decl}{body.format(key="sys")}'.encode())
+    server.routes["/good.rss"] = Route(rss_feed("Velmora Gazette", [("Entities like <!ENTITY> explained", f"{base}/one")])
+                                       .replace(b"&lt;!ENTITY&gt;", b"<![CDATA[<!ENTITY>]]>"))
+    server.routes["/one"] = Route(article_page("Entities explained"))
+    config = load_config(write_trust_config(tmp_path, [server.url(p) for p in ("/pi.rss", "/system.rss", "/good.rss")]))
+    run(config, now=lambda: T0, extract_workers=0)
+    health = feed_health(config)
+    for path in ("/pi.rss", "/system.rss"):
+        assert "declares XML entities" in (health[server.url(path)].last_error or ""), path
+    assert health[server.url("/good.rss")].last_error is None  # the words "<!ENTITY" in a CDATA section are text
+    assert [a["url"] for a in published_articles(config).values()] == [f"{base}/one"]
+    assert not any("AAAA" in a["title"] for a in stored_articles(config).values())
