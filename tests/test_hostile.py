@@ -762,3 +762,23 @@ def test_entity_declarations_hidden_behind_markup_in_the_prolog_are_refused(tmp_
     assert health[server.url("/good.rss")].last_error is None  # the words "<!ENTITY" in a CDATA section are text
     assert [a["url"] for a in published_articles(config).values()] == [f"{base}/one"]
     assert not any("AAAA" in a["title"] for a in stored_articles(config).values())
+
+
+@pytest.mark.parametrize("name, data, needle", [
+    ("not-utf8", b'{"id": 1, "title": "Barrier"}\n{"id": 2, "title": "Caf\xe9 opens"}\n', "not valid UTF-8"),
+    ("surrogate-id", b'{"id": 1, "title": "Barrier"}\n{"id": "\\ud800", "title": "Pilots"}\n', "line 2: 'id' is not valid Unicode"),
+    ("deep-json", b'{"id": 1, "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}\n", "line 1: not usable JSON (nested too deeply)"),
+    ("long-number", b'{"id": ' + b"9" * 5000 + b', "title": "Barrier"}\n', "line 1: not usable JSON (Exceeds the limit"),
+], ids=["not-utf8", "surrogate-id", "deep-json", "long-number"])
+def test_monitor_cluster_refuses_hostile_lines_in_one_line(tmp_path, name, data, needle):
+    from click.testing import CliRunner
+
+    from monitor.cli import main
+
+    path = tmp_path / f"{name}.jsonl"
+    path.write_bytes(data)
+    result = CliRunner().invoke(main, ["cluster", str(path)])
+    assert result.exit_code == 2, (result.exit_code, result.exception)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0] and len(lines[0]) < 300, lines[:3]
+    assert result.stdout == ""
