@@ -6,7 +6,8 @@ raises `FetchError`; every httpx/httpcore/OS error is wrapped here, once. What i
 - SSRF: the host is resolved by our own httpcore network backend at connect time, every address is
   checked (`is_public_address` unless told otherwise) and the socket is connected to the checked IP,
   so DNS rebinding and odd spellings (`http://2130706433/`) cannot reach a private address. Redirects
-  are followed by hand, each hop re-checked (scheme and address) and counted.
+  are followed by hand, each hop re-checked (scheme and address) and counted; https never redirects to
+  plain http.
 - Slow servers: connect/read timeouts plus a total deadline per request (httpx only counts
   inactivity, so a server dripping a byte at a time would otherwise never end).
 - Big bodies: the size cap counts DECODED bytes; gzip/deflate are inflated here in small steps, so a
@@ -334,6 +335,8 @@ class Fetcher:
                     if isinstance(result, Response):
                         return result
                     target = _check_url(url, result, f" (redirect from {current})", base=current)
+                    if current.scheme == "https" and target.scheme == "http":  # would send the request in clear text
+                        raise FetchError(url, f"refused: redirect from https to plain http ({target})")
                     if str(target) in seen:
                         raise FetchError(url, f"redirect loop at {target}")
                     seen.add(str(target))

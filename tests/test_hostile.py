@@ -782,3 +782,34 @@ def test_monitor_cluster_refuses_hostile_lines_in_one_line(tmp_path, name, data,
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0] and len(lines[0]) < 300, lines[:3]
     assert result.stdout == ""
+
+
+@pytest.mark.skipif(not __import__("shutil").which("openssl"), reason="needs the openssl command to make a certificate")
+def test_an_https_feed_redirecting_to_plain_http_is_refused(tmp_path, monkeypatch, server):
+    """The https outlet is a loopback server with a certificate of its own, which the run is made to trust."""
+    import ssl
+    import subprocess
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost"], check=True, capture_output=True)
+    trusted = ssl.create_default_context(cafile=str(cert))
+    monkeypatch.setattr(monitor.fetch.httpx, "create_ssl_context", lambda **kw: trusted)
+    serving = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    serving.load_cert_chain(cert, key)
+    secure = LoopbackServer()
+    secure._httpd.socket = serving.wrap_socket(secure._httpd.socket, server_side=True)
+    with secure:
+        port = secure.base.rsplit(":", 1)[1]
+        base = f"https://localhost:{port}"
+        secure.routes["/good.rss"] = Route(rss_feed("Velmora Gazette", [("Barrier opens to night ships", f"{base}/one")]))
+        secure.routes["/one"] = Route(article_page("Barrier opens to night ships"))
+        secure.routes["/moved.rss"] = Route(b"", status=301, headers={"Location": server.url("/clear.rss")})
+        server.routes["/clear.rss"] = Route(rss_feed("In Clear", [("Pilots hired for night shifts", server.url("/two"))]))
+        config = load_config(write_trust_config(tmp_path, [f"{base}/good.rss", f"{base}/moved.rss"]))
+        run(config, now=lambda: T0, extract_workers=0)
+    assert not server.hits("/clear.rss")
+    health = feed_health(config)
+    assert "refused: redirect from https to plain http" in health[f"{base}/moved.rss"].last_error
+    assert list(published_articles(config)) == [f"{base}/one"]
