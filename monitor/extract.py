@@ -42,7 +42,7 @@ from trafilatura.settings import Document, set_date_params
 from trafilatura.utils import load_html
 
 from .errors import ExtractError
-from .feeds import clean_text
+from .text import clean_text
 from .models import Extracted
 from .urls import absolute_url
 from . import workers

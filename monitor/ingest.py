@@ -294,14 +294,14 @@ def fetch_and_extract_pages(store, config, now: Clock, deadline, summary, report
     done: list[int] = []
     if not pending:
         return done
-    guard = HostGuard(hosts=len({_host(r["url"]) for r in pending}), budget=max(0.0, deadline - time.monotonic()),
-                      per_host=config.per_host_connections)
+    guard = HostGuard(per_host=config.per_host_connections)
     with Extractor(workers=workers, timeout=EXTRACT_TIMEOUT) as extractor:
         for start in range(0, len(pending), PAGE_BATCH):
             if time.monotonic() > deadline:
                 summary.unfinished = True
                 break
             batch = pending[start:start + PAGE_BATCH]
+            guard.rebalance(hosts=len({_host(r["url"]) for r in pending[start:]}), budget=deadline - time.monotonic())
             requests = {r["id"]: (r["url"], {"max_bytes": PAGE_MAX_BYTES}) for r in batch}
             pages = asyncio.run(_fetch_all(config, requests, deadline, guard=guard))
             if len(pages) < len(batch):  # the time budget or the host guard left some: they stay pending
@@ -356,27 +356,36 @@ def _round_robin(queues: list[list]) -> list:
 
 class HostGuard:
     """Per-host limits on page fetching for one run: a host is stopped (its pages left pending, not counted as
-    failed attempts) after HOST_TIMEOUTS timed-out requests, or once its requests have held their connections
-    for more than its share of the page budget (the budget split evenly between the hosts with pages, never
-    less than HOST_MIN_SHARE). A host dripping a byte every few seconds thus costs the run a few deadlines,
-    not one deadline per link."""
+    failed attempts) after HOST_TIMEOUTS timed-out requests, or, until the next `rebalance`, once its requests
+    have held their connections for more than its share of the time left (split evenly between the hosts
+    with pages in the batches to come, never less than HOST_MIN_SHARE). A host dripping a byte every few
+    seconds thus costs the run a few deadlines, not one deadline per link; a host that is alone at the end
+    gets all the time left."""
 
-    def __init__(self, *, hosts: int, budget: float, per_host: int = 4):
-        self.share = max(HOST_MIN_SHARE, budget / max(1, hosts)) * per_host  # connection-seconds
+    def __init__(self, *, per_host: int = 4):
+        self.per_host = per_host
+        self.share = float("inf")  # connection-seconds per host until the next rebalance
         self.timeouts: dict[str, int] = {}
         self.spent: dict[str, float] = {}
-        self.stopped: dict[str, str] = {}
+        self.stopped: dict[str, str] = {}  # host -> why, for the run's summary
+        self._over_share: set[str] = set()
+
+    def rebalance(self, *, hosts: int, budget: float) -> None:
+        self.share = max(HOST_MIN_SHARE, budget / max(1, hosts)) * self.per_host
+        self.spent.clear()
+        self._over_share.clear()
 
     def allows(self, host: str) -> bool:
-        return host not in self.stopped
+        return host not in self._over_share and self.timeouts.get(host, 0) < HOST_TIMEOUTS
 
     def record(self, host: str, seconds: float, error: FetchError | None) -> None:
         self.spent[host] = self.spent.get(host, 0.0) + seconds
         if error is not None and "timed out" in str(error):
             self.timeouts[host] = self.timeouts.get(host, 0) + 1
-        if self.timeouts.get(host, 0) >= HOST_TIMEOUTS:
-            self.stopped.setdefault(host, f"{self.timeouts[host]} requests timed out")
-        elif self.spent[host] > self.share:
+            if self.timeouts[host] >= HOST_TIMEOUTS:
+                self.stopped[host] = f"{self.timeouts[host]} requests timed out"
+        if self.spent[host] > self.share:
+            self._over_share.add(host)
             self.stopped.setdefault(host, f"used its share of the time ({self.share:.0f} connection-seconds)")
 
 

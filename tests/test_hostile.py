@@ -813,3 +813,23 @@ def test_an_https_feed_redirecting_to_plain_http_is_refused(tmp_path, monkeypatc
     health = feed_health(config)
     assert "refused: redirect from https to plain http" in health[f"{base}/moved.rss"].last_error
     assert list(published_articles(config)) == [f"{base}/one"]
+
+
+def test_fair_order_takes_hosts_then_feeds_in_turn_and_the_guard_stops_a_slow_host():
+    rows = ([{"url": f"http://flood.example/{i}", "feed_url": "f1"} for i in range(4)]
+            + [{"url": f"http://flood.example/b{i}", "feed_url": "f2"} for i in range(2)]
+            + [{"url": f"http://good.example/{i}", "feed_url": "g"} for i in range(2)])
+    order = [r["url"] for r in ingest.fair_order(rows)]
+    assert order == ["http://flood.example/0", "http://good.example/0", "http://flood.example/b0", "http://good.example/1",
+                     "http://flood.example/1", "http://flood.example/b1", "http://flood.example/2", "http://flood.example/3"]
+    guard = ingest.HostGuard(per_host=4)
+    guard.rebalance(hosts=2, budget=1000.0)  # 500 s each, as 2,000 connection-seconds
+    timeout = monitor.fetch.FetchError("http://slow.example/x", "timed out after 60 s")
+    for _ in range(ingest.HOST_TIMEOUTS):
+        assert guard.allows("slow.example")
+        guard.record("slow.example", 60.0, timeout)
+    assert not guard.allows("slow.example")
+    guard.record("busy.example", 2001.0, None)
+    assert not guard.allows("busy.example") and guard.allows("good.example")
+    guard.rebalance(hosts=1, budget=5000.0)  # alone with time left: it may go on; timeouts are not forgiven
+    assert guard.allows("busy.example") and not guard.allows("slow.example")
