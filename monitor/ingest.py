@@ -25,6 +25,7 @@ from .fetch import MAX_HINT, Fetcher, Response, backoff_delay
 from .logs import event
 from .models import Entry, Extracted, Feed, ParsedFeed
 from .run_summary import RunSummary
+from .scheduling import HostGuard, fair_order, request_host
 from .store import Store, iso, parse_iso
 from .urls import canonical_url, registrable_domain
 from .workers import WorkerPool
@@ -34,8 +35,6 @@ log = logging.getLogger("monitor.ingest")
 MAX_PAGE_ATTEMPTS = 6  # then the entry keeps its feed title and summary for good
 PAGE_BATCH = 100
 PENDING_SCAN = 5  # pending pages read per run, in multiples of max_articles_per_run, before they are put in fair order
-HOST_TIMEOUTS = 3  # timed-out page requests after which a host's other pages wait for the next run
-HOST_MIN_SHARE = 120.0  # seconds of the page budget every host may use, however many hosts there are
 PAGE_MAX_BYTES = 5_000_000
 # Per-request and per-page bounds. Module constants rather than feeds.yaml keys: operators never need them,
 # tests make them small (monkeypatch) to check that a hostile server or page ends in a stored error.
@@ -124,7 +123,7 @@ async def _fetch_all(config: Config, requests: dict, deadline: float, progress: 
                        max_connections=max_connections, deadline=FETCH_DEADLINE) as fetcher:
 
         async def guarded(url: str, options: dict):
-            host = _host(url)
+            host = request_host(url)
             async with slots.setdefault(host, asyncio.Semaphore(config.per_host_connections)):
                 if not guard.allows(host):
                     return None
@@ -301,7 +300,7 @@ def fetch_and_extract_pages(store, config, now: Clock, deadline, summary, report
                 summary.unfinished = True
                 break
             batch = pending[start:start + PAGE_BATCH]
-            guard.rebalance(hosts=len({_host(r["url"]) for r in pending[start:]}), budget=deadline - time.monotonic())
+            guard.rebalance(hosts=len({request_host(r["url"]) for r in pending[start:]}), budget=deadline - time.monotonic())
             requests = {r["id"]: (r["url"], {"max_bytes": PAGE_MAX_BYTES}) for r in batch}
             pages = asyncio.run(_fetch_all(config, requests, deadline, guard=guard))
             if len(pages) < len(batch):  # the time budget or the host guard left some: they stay pending
@@ -327,66 +326,6 @@ def fetch_and_extract_pages(store, config, now: Clock, deadline, summary, report
     for host in guard.stopped:
         summary.problem("host left for the next run", url=host, error=guard.stopped[host])
     return done
-
-
-def _host(url: str) -> str:
-    try:
-        return (urlsplit(url).hostname or "").lower()
-    except ValueError:
-        return ""
-
-
-def fair_order(rows: Sequence) -> list:
-    """`rows` (each with "url" and "feed_url", newest first) reordered so that hosts take turns, and within a
-    host its feeds take turns: one feed listing 1,000 links to one slow host cannot fill the first batches.
-    Each host's and feed's own order is kept."""
-    by_host: dict[str, dict[str | None, list]] = {}
-    for row in rows:
-        by_host.setdefault(_host(row["url"]), {}).setdefault(row["feed_url"], []).append(row)
-    queues = [_round_robin(list(feeds.values())) for feeds in by_host.values()]
-    return _round_robin(queues)
-
-
-def _round_robin(queues: list[list]) -> list:
-    out: list = []
-    for depth in range(max((len(q) for q in queues), default=0)):
-        out.extend(q[depth] for q in queues if depth < len(q))
-    return out
-
-
-class HostGuard:
-    """Per-host limits on page fetching for one run: a host is stopped (its pages left pending, not counted as
-    failed attempts) after HOST_TIMEOUTS timed-out requests, or, until the next `rebalance`, once its requests
-    have held their connections for more than its share of the time left (split evenly between the hosts
-    with pages in the batches to come, never less than HOST_MIN_SHARE). A host dripping a byte every few
-    seconds thus costs the run a few deadlines, not one deadline per link; a host that is alone at the end
-    gets all the time left."""
-
-    def __init__(self, *, per_host: int = 4):
-        self.per_host = per_host
-        self.share = float("inf")  # connection-seconds per host until the next rebalance
-        self.timeouts: dict[str, int] = {}
-        self.spent: dict[str, float] = {}
-        self.stopped: dict[str, str] = {}  # host -> why, for the run's summary
-        self._over_share: set[str] = set()
-
-    def rebalance(self, *, hosts: int, budget: float) -> None:
-        self.share = max(HOST_MIN_SHARE, budget / max(1, hosts)) * self.per_host
-        self.spent.clear()
-        self._over_share.clear()
-
-    def allows(self, host: str) -> bool:
-        return host not in self._over_share and self.timeouts.get(host, 0) < HOST_TIMEOUTS
-
-    def record(self, host: str, seconds: float, error: FetchError | None) -> None:
-        self.spent[host] = self.spent.get(host, 0.0) + seconds
-        if error is not None and "timed out" in str(error):
-            self.timeouts[host] = self.timeouts.get(host, 0) + 1
-            if self.timeouts[host] >= HOST_TIMEOUTS:
-                self.stopped[host] = f"{self.timeouts[host]} requests timed out"
-        if self.spent[host] > self.share:
-            self._over_share.add(host)
-            self.stopped.setdefault(host, f"used its share of the time ({self.share:.0f} connection-seconds)")
 
 
 def best_published(feed_dt: datetime, feed_has_time: bool, page_dt: datetime | None, page_has_time: bool) -> tuple[datetime, bool]:

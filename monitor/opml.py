@@ -22,7 +22,6 @@ from __future__ import annotations
 import io
 import logging
 import os
-import re
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, replace

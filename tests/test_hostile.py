@@ -20,7 +20,7 @@ import lxml.html
 import pytest
 
 import monitor.fetch
-from monitor import ingest, render, charts
+from monitor import charts, ingest, render, scheduling
 from monitor.config import load_config
 from monitor.loopback import LoopbackServer, Route
 from monitor.pipeline import run
@@ -819,13 +819,13 @@ def test_fair_order_takes_hosts_then_feeds_in_turn_and_the_guard_stops_a_slow_ho
     rows = ([{"url": f"http://flood.example/{i}", "feed_url": "f1"} for i in range(4)]
             + [{"url": f"http://flood.example/b{i}", "feed_url": "f2"} for i in range(2)]
             + [{"url": f"http://good.example/{i}", "feed_url": "g"} for i in range(2)])
-    order = [r["url"] for r in ingest.fair_order(rows)]
+    order = [r["url"] for r in scheduling.fair_order(rows)]
     assert order == ["http://flood.example/0", "http://good.example/0", "http://flood.example/b0", "http://good.example/1",
                      "http://flood.example/1", "http://flood.example/b1", "http://flood.example/2", "http://flood.example/3"]
-    guard = ingest.HostGuard(per_host=4)
+    guard = scheduling.HostGuard(per_host=4)
     guard.rebalance(hosts=2, budget=1000.0)  # 500 s each, as 2,000 connection-seconds
     timeout = monitor.fetch.FetchError("http://slow.example/x", "timed out after 60 s")
-    for _ in range(ingest.HOST_TIMEOUTS):
+    for _ in range(scheduling.HOST_TIMEOUTS):
         assert guard.allows("slow.example")
         guard.record("slow.example", 60.0, timeout)
     assert not guard.allows("slow.example")
