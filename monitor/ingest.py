@@ -36,6 +36,7 @@ MAX_PAGE_ATTEMPTS = 6  # then the entry keeps its feed title and summary for goo
 PAGE_BATCH = 100
 PENDING_SCAN = 5  # pending pages read per run, in multiples of max_articles_per_run, before they are put in fair order
 PAGE_MAX_BYTES = 5_000_000
+PAGE_RETRY_MAX = 86400  # seconds: the longest wait before a failed page is tried again
 # Per-request and per-page bounds. Module constants rather than feeds.yaml keys: operators never need them,
 # tests make them small (monkeypatch) to check that a hostile server or page ends in a stored error.
 FETCH_DEADLINE = 60.0  # seconds one request may take in all (httpx alone counts only idle time)
@@ -284,10 +285,11 @@ def _store_entry(db, feed: Feed, entry: Entry, feed_title: str | None, now: date
 def fetch_and_extract_pages(store, config, now: Clock, deadline, summary, report, workers) -> list[int]:
     """Fetch and extract pending pages, in batches, fairly: hosts take turns (`fair_order`), a host that
     times out HOST_TIMEOUTS times or uses its share of the time is left for the next run (`HostGuard`)."""
-    rows = store.rows(
-        "SELECT id, url, feed_url FROM articles WHERE extracted = 0 AND attempts < ? AND (next_attempt IS NULL OR next_attempt <= ?) "
-        "ORDER BY published DESC LIMIT ?",
-        (MAX_PAGE_ATTEMPTS, iso(now()), PENDING_SCAN * config.max_articles_per_run),
+    at = now()
+    rows = store.rows(  # a retry time beyond the longest retry delay was set by a clock that jumped: due now
+        "SELECT id, url, feed_url FROM articles WHERE extracted = 0 AND attempts < ? "
+        "AND (next_attempt IS NULL OR next_attempt <= ? OR next_attempt > ?) ORDER BY published DESC LIMIT ?",
+        (MAX_PAGE_ATTEMPTS, iso(at), iso(at + timedelta(seconds=PAGE_RETRY_MAX + 60)), PENDING_SCAN * config.max_articles_per_run),
     )
     pending = fair_order(rows)[: config.max_articles_per_run]
     done: list[int] = []
@@ -411,7 +413,7 @@ def _record_page_failures(store: Store, failures: dict[int, str], now: datetime)
     with store.transaction() as db:
         for aid, error in failures.items():
             attempts = (db.execute("SELECT attempts FROM articles WHERE id = ?", (aid,)).fetchone() or [0])[0] + 1
-            delay = min(3600 * 2 ** (attempts - 1), 86400)
+            delay = min(3600 * 2 ** (attempts - 1), PAGE_RETRY_MAX)
             db.execute(
                 "UPDATE articles SET attempts = ?, last_error = ?, next_attempt = ? WHERE id = ?",
                 (attempts, error[:500], iso(now + timedelta(seconds=delay)), aid),

@@ -510,15 +510,16 @@ def test_a_page_dated_in_2099_does_not_pin_the_site(tmp_path, server):
 def test_a_clock_that_jumped_ahead_does_not_freeze_polling(tmp_path, server):
     base = server.base
     server.routes["/feed.rss"] = Route(rss_feed("Velmora Gazette", [("Barrier opens to night ships", f"{base}/one")]))
-    server.routes["/one"] = Route(article_page("Barrier opens to night ships"))
+    server.routes["/one"] = Route(b"busy", status=503)  # its retry is set for an hour after the wrong time
     server.routes["/two"] = Route(article_page("Pilots hired for night shifts", VICTIM_TEXT))
     config = load_config(write_trust_config(tmp_path, [server.url("/feed.rss")]))
     run(config, now=lambda: datetime(2030, 1, 1, tzinfo=timezone.utc), extract_workers=0)  # the clock was wrong
+    server.routes["/one"] = Route(article_page("Barrier opens to night ships"))
     server.routes["/feed.rss"] = Route(rss_feed("Velmora Gazette", [("Barrier opens to night ships", f"{base}/one"),
                                                                     ("Pilots hired for night shifts", f"{base}/two")]))
     run(config, now=lambda: T0, extract_workers=0)  # and is right again
-    assert len(server.hits("/feed.rss")) == 2
-    assert f"{base}/two" in published_articles(config)
+    assert len(server.hits("/feed.rss")) == 2 and len(server.hits("/one")) == 2
+    assert f"{base}/two" in published_articles(config) and stored_articles(config)[f"{base}/one"]["extracted"]
     assert feed_health(config)[server.url("/feed.rss")].next_due < datetime(2027, 1, 1, tzinfo=timezone.utc)
 
 
