@@ -39,6 +39,7 @@ from scipy.spatial.distance import squareform
 
 from monitor.errors import ClusterError
 from monitor.features import Doc, featurize, has_text, sources, times as doc_times
+from monitor.text import valid_utf8
 
 __all__ = ["Doc", "assign", "cluster_docs", "cluster_lines", "related"]
 
@@ -332,17 +333,38 @@ def _parse_line(line: str, lineno: int) -> tuple[object, Doc]:
         obj = json.loads(line)
     except json.JSONDecodeError as e:
         raise ClusterError(f"line {lineno}: not valid JSON ({e.msg})") from e
+    except ValueError as e:  # a number of more than 4,300 digits
+        raise ClusterError(f"line {lineno}: not usable JSON ({str(e)[:160]})") from e
+    except RecursionError as e:
+        raise ClusterError(f"line {lineno}: not usable JSON (nested too deeply)") from e
     if not isinstance(obj, dict):
         raise ClusterError(f"line {lineno}: expected a JSON object")
     ident = obj.get("id")
-    if ident is None or isinstance(ident, (dict, list, bool)):
+    if ident is None or isinstance(ident, (dict, list, bool)) or (isinstance(ident, float) and not math.isfinite(ident)):
         raise ClusterError(f"line {lineno}: missing or invalid 'id'")
+    if isinstance(ident, str) and not valid_utf8(ident):
+        raise ClusterError(f"line {lineno}: 'id' is not valid Unicode (a lone surrogate such as \\ud800)")
     title, text, source = (_string(obj.get(k)) for k in ("title", "text", "source"))
     return ident, Doc(id=str(ident), title=title, text=text, source=source, published=_parse_time(obj.get("published")))
 
 
 def _string(value) -> str:
     return value if isinstance(value, str) else "" if value is None else str(value)
+
+
+def _decoded(lines: Iterable[str]) -> Iterator[str]:
+    """The lines, with a decoding error (the file is not UTF-8) as a ClusterError naming the line."""
+    it, lineno = iter(lines), 0
+    while True:
+        try:
+            line = next(it)
+        except StopIteration:
+            return
+        except UnicodeDecodeError as e:
+            # text files decode a block at a time: the bad byte is at or after this line
+            raise ClusterError(f"line {lineno + 1} or after: not valid UTF-8 ({e.reason})") from e
+        lineno += 1
+        yield line
 
 
 def cluster_lines(lines: Iterable[str], *, window_days: float = 4) -> Iterator[str]:
@@ -354,7 +376,7 @@ def cluster_lines(lines: Iterable[str], *, window_days: float = 4) -> Iterator[s
     """
     docs: list[Doc] = []
     raw_ids: list = []
-    for lineno, line in enumerate(lines, 1):
+    for lineno, line in enumerate(_decoded(lines), 1):
         if not line.strip():
             continue
         ident, doc = _parse_line(line, lineno)

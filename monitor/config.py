@@ -23,6 +23,9 @@ from .errors import ConfigError
 from .models import Feed, Topic
 
 DEFAULT_INTERVAL = 3600
+MAX_TAGS = 20  # per feed
+MAX_NESTING = 50  # levels of lists and mappings in feeds.yaml (it needs four)
+MAX_NODES = 1_000_000  # values in feeds.yaml once its aliases are expanded (10,000 feeds need about 60,000)
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,8 @@ TOP_KEYS = {
 }
 FEED_KEYS = {"url", "name", "interval", "tags", "aggregator"}
 TOPIC_KEYS = {"name", "phrases", "terms", "exclude"}
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
+_DURATION = re.compile(r"^\s*(\d{1,12}(?:\.\d{1,12})?)\s*(s|m|h|d)?\s*$")
+MAX_DURATION = 10 * 365 * 86400  # a longer wait is a typo, and would overflow the date arithmetic
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 
 
@@ -71,14 +75,50 @@ def check_config(path: str | Path) -> tuple[Config | None, list[str]]:
     except (OSError, UnicodeDecodeError) as exc:
         return None, [f"{path}: cannot read: {exc}"]
     try:
+        shape = _shape_problem(raw, path)
+        if shape:
+            return None, [shape]
         data = YAML(typ="rt").load(raw)
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
         return None, [f"{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}"]
+    except RecursionError:  # the shape check should have caught it; never a traceback
+        return None, [f"{path}: not valid YAML: nested too deeply"]
     checker = _Checker(path)
     config = checker.config(data)
     return (None, checker.problems) if checker.problems else (config, [])
+
+
+def _shape_problem(raw: str, path: Path) -> str | None:
+    """A problem with the document's shape, read from the parser's events before anything is built: nesting
+    deeper than MAX_NESTING (the composer recurses: 100,000 brackets ended in RecursionError), or aliases
+    that expand to more than MAX_NODES values (a 600-byte "billion laughs" of anchors ran out of memory).
+    Each alias counts as the size of what its anchor names."""
+    sizes: dict[str, int] = {}
+    open_: list[tuple[str | None, int]] = []
+    total = 0
+    for event in YAML(typ="rt").parse(raw):
+        kind = type(event).__name__
+        if kind == "AliasEvent":
+            total += sizes.get(event.anchor, 1)
+        elif kind == "ScalarEvent":
+            total += 1
+            if event.anchor:
+                sizes[event.anchor] = 1
+        elif kind in ("SequenceStartEvent", "MappingStartEvent"):
+            total += 1
+            open_.append((event.anchor, total))
+            if len(open_) > MAX_NESTING:
+                return f"{path}:{event.start_mark.line + 1}: nested more than {MAX_NESTING} levels deep"
+        elif kind in ("SequenceEndEvent", "MappingEndEvent") and open_:
+            anchor, start = open_.pop()
+            if anchor:
+                sizes[anchor] = total - start + 1
+        if total > MAX_NODES:
+            return (f"{path}:{event.start_mark.line + 1}: its aliases expand to more than {MAX_NODES:,} values "
+                    "(an anchor repeated inside anchors?)")
+    return None
 
 
 def parse_duration(value: Any) -> int | None:
@@ -86,12 +126,12 @@ def parse_duration(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        return int(value) if value > 0 else None
-    match = _DURATION.match(str(value))
-    if not match:
+        seconds = value
+    elif isinstance(value, str) and (match := _DURATION.match(value)):
+        seconds = float(match.group(1)) * _UNITS[match.group(2)]
+    else:
         return None
-    seconds = int(float(match.group(1)) * _UNITS[match.group(2)])
-    return seconds if seconds > 0 else None
+    return int(seconds) if 0 < seconds <= MAX_DURATION else None  # inf and NaN fail here too
 
 
 class _Checker:
@@ -121,8 +161,8 @@ class _Checker:
         values["site_dir"] = base / self.string(data, "site_dir", "data/site")
         values["site_title"] = self.string(data, "site_title", Config.site_title)
         site_url = data.get("site_url")
-        if site_url is not None and not _is_http(str(site_url)):
-            self.fail(data, "site_url", "site_url", f"{site_url!r} is not an http(s) URL")
+        if site_url is not None and not (isinstance(site_url, str) and _is_http(site_url)):
+            self.fail(data, "site_url", "site_url", f"{_shown(site_url)} is not an http(s) URL")
         values["site_url"] = str(site_url) if site_url else None
         allow = data.get("allow_private_networks", False)
         if not isinstance(allow, bool):
@@ -136,7 +176,7 @@ class _Checker:
         budget = data.get("time_budget", Config.time_budget)
         seconds = parse_duration(budget)
         if seconds is None:
-            self.fail(data, "time_budget", "time_budget", f"{budget!r} is not a duration like 45m or 2700")
+            self.fail(data, "time_budget", "time_budget", f"{_shown(budget)} is not a duration like 45m or 2700")
         values["time_budget"] = seconds or Config.time_budget
         for key in ("max_entries_per_feed", "max_articles_per_run", "per_host_connections"):
             value = data.get(key, getattr(Config, key))
@@ -184,11 +224,11 @@ class _Checker:
                 continue
             url = url.strip()
             if not _is_http(url):
-                self.fail(node, key, f"{where}.url", f"{url!r} is not an http(s) URL")
+                self.fail(node, key, f"{where}.url", f"{_shown(url)} is not an http(s) URL")
                 continue
             line = _line(node, key)
             if url in seen:
-                self.fail(node, key, f"{where}.url", f"{url!r} is listed twice (first on line {seen[url]})")
+                self.fail(node, key, f"{where}.url", f"{_shown(url)} is listed twice (first on line {seen[url]})")
                 continue
             seen[url] = line
             name = item.get("name")
@@ -199,13 +239,16 @@ class _Checker:
             if "interval" in item:
                 interval = parse_duration(item["interval"]) or 0
                 if interval < 60:
-                    self.fail(item, "interval", f"{where}.interval", f"{item['interval']!r} is not a duration of at least 1m (e.g. 30m, 6h, 1d)")
+                    self.fail(item, "interval", f"{where}.interval", f"{_shown(item['interval'])} is not a duration of at least 1m (e.g. 30m, 6h, 1d)")
                     interval = DEFAULT_INTERVAL
             tags = item.get("tags", [])
             if isinstance(tags, str):
                 tags = [tags]
             if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
                 self.fail(item, "tags", f"{where}.tags", "must be a list of words")
+                tags = []
+            elif len(tags) > MAX_TAGS:
+                self.fail(item, "tags", f"{where}.tags", f"{len(tags)} tags; at most {MAX_TAGS}")
                 tags = []
             aggregator = item.get("aggregator", False)
             if not isinstance(aggregator, bool):
@@ -246,6 +289,14 @@ class _Checker:
             name = item.get("name") or (lists["phrases"] or lists["terms"] or ("topic",))[0]
             topics.append(Topic(name=str(name), **lists))
         return tuple(topics)
+
+
+def _shown(value: Any) -> str:
+    """A value for a one-line message: its repr, cut short (a value may be a huge list)."""
+    if not isinstance(value, (str, int, float, bool, type(None))):
+        return f"a {type(value).__name__.removeprefix('Commented').lower()}"
+    text = repr(value)
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
 def _is_http(url: str) -> bool:

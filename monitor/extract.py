@@ -42,9 +42,10 @@ from trafilatura.settings import Document, set_date_params
 from trafilatura.utils import load_html
 
 from .errors import ExtractError
-from .feeds import clean_text
+from .text import clean_text
 from .models import Extracted
 from .urls import absolute_url
+from . import workers
 from .workers import WorkerPool
 
 MAX_BYTES = 5_000_000  # input beyond this is cut off before parsing
@@ -72,6 +73,13 @@ _DATE_RULES = (
 _XML_SPACE = re.compile(r"[ \t\r\n]+")  # what XPath's normalize-space() splits on
 _RELAXED_CANONICAL = str.maketrans("CANONIL", "canonil")  # rel="Canonical" too, as browsers read it
 
+_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"), (b"GIF87a", "a GIF image"), (b"GIF89a", "a GIF image"),
+    (b"\xff\xd8\xff", "a JPEG image"), (b"%PDF-", "a PDF document"), (b"PK\x03\x04", "a ZIP archive"),
+    (b"\x1f\x8b\x08", "gzip data"), (b"OggS", "Ogg media"), (b"ID3", "an MP3 file"),
+)
+BINARY_STRAYS = 4
+_BINARY_BYTE = re.compile(rb"[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f]")
 K = TypeVar("K")
 
 
@@ -79,6 +87,9 @@ def extract_page(html: bytes, *, url: str) -> Extracted:
     """The article in a page fetched from `url`. Raises ExtractError when there is no article text."""
     if not html or not html.strip():
         raise ExtractError(f"{url}: empty page")
+    binary = sniff_binary(html)
+    if binary:
+        raise ExtractError(f"{url}: not HTML ({binary})")
     tree = load_html(bytes(html[:MAX_BYTES]))
     if tree is None:
         raise ExtractError(f"{url}: not HTML")
@@ -126,6 +137,20 @@ def _links(body, url: str) -> dict[str, str]:
         if target and target.split("#", 1)[0] != url.split("#", 1)[0] and target not in found and len(found) < MAX_LINKS:
             found[target] = clean_text("".join(ref.itertext()), 200)
     return found
+
+
+def sniff_binary(body: bytes) -> str | None:
+    """What a body is when it is plainly not text ("a PNG image", "binary data"), whatever its Content-Type
+    said; None for text. Known signatures first, then the WHATWG rule: bytes no text file holds (NUL and
+    the controls other than tab, line feed, form feed, carriage return and escape) in the first 1,024
+    bytes (a few strays are forgiven: broken pages have them). A body with a UTF-16 byte-order mark is text."""
+    head = bytes(body[:1024])
+    for magic, kind in _SIGNATURES:
+        if head.startswith(magic):
+            return kind
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return None
+    return "binary data" if len(_BINARY_BYTE.findall(head)) > BINARY_STRAYS else None
 
 
 def _metadata(tree, url: str, *, with_date: bool) -> Document:
@@ -338,6 +363,8 @@ class Extractor(WorkerPool):
             return ExtractError(f"{url}: extraction timed out after {self.timeout:g} s")
         except ProcessExpired as exc:
             return ExtractError(f"{url}: extraction worker died (exit code {exc.exitcode})")
+        except MemoryError:
+            return ExtractError(f"{url}: extraction ran out of memory (a worker may grow by {workers.WORKER_MEMORY >> 20} MB)")
         except CancelledError:
             return ExtractError(f"{url}: extraction cancelled")
         except Exception as exc:  # a bug in trafilatura on a hostile page must not stop the run

@@ -27,6 +27,7 @@ import lxml.html
 
 from .errors import ParseError
 from .models import Entry, ParsedFeed
+from .text import clean_text, drop_bad_chars
 from .urls import absolute_url, is_http_url
 
 TITLE_MAX = 500
@@ -34,44 +35,30 @@ SUMMARY_MAX = 1000
 GUID_MAX = 1000
 TTL_MAX = 86400  # a feed may ask us to come back later, but not less than daily
 EARLIEST = datetime(1990, 1, 1, tzinfo=timezone.utc)
+FUTURE_SKEW = timedelta(days=1)  # a date-only "today" in UTC+14 is up to a day ahead of UTC
 
-# C0/C1 controls except tab/newline/CR, and the bidi embedding/override/isolate characters.
-_BAD_CHARS = dict.fromkeys([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0),
-                            *range(0x202A, 0x202F), *range(0x2066, 0x206A), 0xFEFF, 0xFFFE, 0xFFFF])
-_SPACE = re.compile(r"\s+")
 _TAG = re.compile(r"<[A-Za-z/!?]")
 _BLOCK = frozenset({"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "td", "th",
                     "blockquote", "pre", "section", "article", "header", "footer", "table", "dd", "dt", "hr"})
 _HAS_TIME = re.compile(r"\d:\d\d|T\d\d")
 _ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
-_FIRST_ELEMENT = re.compile(rb"<[A-Za-z_:]")
+# comments and CDATA sections, whichever opens first (one inside the other is text of the outer)
+_TEXT_SPANS = re.compile(rb"<!--.*?(?:-->|\Z)|<!\[CDATA\[.*?(?:\]\]>|\Z)", re.DOTALL)
 _JSON_START = re.compile(rb"(?:\xef\xbb\xbf)?\s*\{")
-_COMMENT = re.compile(rb"<!--.*?(?:-->|\Z)", re.DOTALL)
 _SY_PERIOD = {"hourly": 3600, "daily": 86400, "weekly": 7 * 86400, "monthly": 30 * 86400, "yearly": 365 * 86400}
 _JSONFEED = re.compile(r"^https?://jsonfeed\.org/version/1(\.\d+)?/?$")
+_CHAR_REF = re.compile(rb"&#([xX]0*[0-9a-fA-F]{1,6}|0*[0-9]{1,7});")
 _ENTRY_END = re.compile(rb"</(?:[A-Za-z_][\w.-]*:)?(?:item|entry)\s*>")
 
 
 # --- text --------------------------------------------------------------------------------------
 
 
-def clean_text(text: str | None, limit: int | None = None) -> str:
-    """Drop control and bidi characters, collapse whitespace, cut to `limit` characters (on a word)."""
-    if not text:
-        return ""
-    text = _SPACE.sub(" ", text.translate(_BAD_CHARS)).strip()
-    if limit is not None and len(text) > limit:
-        cut = text[: limit - 1]
-        space = cut.rfind(" ")
-        text = (cut[:space] if space > limit // 2 else cut).rstrip() + "…"
-    return text
-
-
 def plain_text(text: str | None, limit: int | None = None) -> str:
     """Markup (if any) to plain text: tags removed, entities decoded, whitespace collapsed."""
     if not text:
         return ""
-    text = text.translate(_BAD_CHARS)
+    text = drop_bad_chars(text)
     if _TAG.search(text):
         text = _strip_tags(text)
     if "&" in text:
@@ -96,11 +83,13 @@ def _strip_tags(markup: str) -> str:
 # --- dates -------------------------------------------------------------------------------------
 
 
-def _clamp(when: datetime | None, has_time: bool, now: datetime) -> tuple[datetime | None, bool]:
-    """Dates in the future (past tomorrow) or before 1990 are feed bugs: use `now`, without a time."""
+def clamp_date(when: datetime | None, has_time: bool, now: datetime) -> tuple[datetime | None, bool]:
+    """A stated publication date checked against the time it was read (`now`): a date past `now` plus
+    FUTURE_SKEW, or before 1990, is a bug or a lie (a 2099 date would pin a story to the top of the
+    site): it gives `now`, without a time. Used for feed entries and article pages alike."""
     if when is None:
         return None, False
-    if when > now + timedelta(days=1) or when < EARLIEST:
+    if when > now + FUTURE_SKEW or when < EARLIEST:
         return now, False
     return when, has_time
 
@@ -119,7 +108,7 @@ def _entry_date(entry, now: datetime) -> tuple[datetime | None, bool]:
         parsed = dict.get(entry, key + "_parsed")
         if parsed:
             when = _struct_to_dt(parsed)
-            return (now, False) if when is None else _clamp(when, bool(_HAS_TIME.search(raw or "")), now)
+            return (now, False) if when is None else clamp_date(when, bool(_HAS_TIME.search(raw or "")), now)
         if raw and re.search(r"\d{4}", raw):
             unreadable = True  # a year feedparser would not take (0001, 99999) or a broken date
     return (now, False) if unreadable else (None, False)
@@ -133,10 +122,10 @@ def _iso_date(raw, now: datetime) -> tuple[datetime | None, bool]:
         when = datetime.fromisoformat(raw)
     except ValueError:
         parsed = _feedparser_date(raw)
-        return _clamp(_struct_to_dt(parsed) if parsed else None, bool(_HAS_TIME.search(raw)), now)
+        return clamp_date(_struct_to_dt(parsed) if parsed else None, bool(_HAS_TIME.search(raw)), now)
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
-    return _clamp(when.astimezone(timezone.utc), bool(_HAS_TIME.search(raw)), now)
+    return clamp_date(when.astimezone(timezone.utc), bool(_HAS_TIME.search(raw)), now)
 
 
 def _feedparser_date(raw: str):
@@ -158,6 +147,7 @@ def parse_feed(content: bytes, *, url: str, now: datetime, max_entries: int = 50
     if _JSON_START.match(content):
         return _parse_json_feed(content, url=url, now=now, max_entries=max_entries)
     _refuse_entities(content, url)
+    content = _no_surrogate_refs(content)
     try:
         # A stream, never bytes or str: feedparser open()s bytes that name a local file.
         doc = feedparser.parse(io.BytesIO(_drop_entries_beyond(content, 2 * max_entries + 50)),
@@ -179,12 +169,26 @@ def parse_feed(content: bytes, *, url: str, now: datetime, max_entries: int = 50
 
 
 def _refuse_entities(content: bytes, url: str) -> None:
+    """Refuse a document that declares entities anywhere outside comments and CDATA sections. Looking only
+    before the first element was not enough: a processing instruction (`<?x <a?>`) or a quoted system id
+    (`SYSTEM "<a"`) holding "<a" ended that prolog early and hid the declarations after it."""
     probe = content.replace(b"\x00", b"") if b"\x00" in content[:4] else content  # UTF-16/32: ASCII bytes remain
-    probe = _COMMENT.sub(b"", probe)  # a comment holding "<x" must not end the prolog early
-    first = _FIRST_ELEMENT.search(probe)
-    prolog = probe[: first.start()] if first else probe
-    if _ENTITY_DECL.search(prolog):
+    if not _ENTITY_DECL.search(probe):
+        return
+    if _ENTITY_DECL.search(_TEXT_SPANS.sub(b"", probe)):
         raise ParseError(f"{url}: not a feed (declares XML entities in its DOCTYPE; refused for safety)")
+
+
+def _no_surrogate_refs(content: bytes) -> bytes:
+    """Character references to surrogates (`&#xD800;`) as U+FFFD: feedparser's loose parser turns them into
+    lone surrogates and then fails on the whole feed when it encodes them."""
+    if b"&#" not in content:
+        return content
+    return _CHAR_REF.sub(lambda m: b"&#xFFFD;" if 0xD800 <= _ref_value(m.group(1)) <= 0xDFFF else m.group(0), content)
+
+
+def _ref_value(digits: bytes) -> int:
+    return int(digits[1:], 16) if digits[:1] in (b"x", b"X") else int(digits)
 
 
 def _drop_entries_beyond(content: bytes, keep: int) -> bytes:

@@ -6,7 +6,8 @@ raises `FetchError`; every httpx/httpcore/OS error is wrapped here, once. What i
 - SSRF: the host is resolved by our own httpcore network backend at connect time, every address is
   checked (`is_public_address` unless told otherwise) and the socket is connected to the checked IP,
   so DNS rebinding and odd spellings (`http://2130706433/`) cannot reach a private address. Redirects
-  are followed by hand, each hop re-checked (scheme and address) and counted.
+  are followed by hand, each hop re-checked (scheme and address) and counted; https never redirects to
+  plain http.
 - Slow servers: connect/read timeouts plus a total deadline per request (httpx only counts
   inactivity, so a server dripping a byte at a time would otherwise never end).
 - Big bodies: the size cap counts DECODED bytes; gzip/deflate are inflated here in small steps, so a
@@ -40,14 +41,30 @@ import httpx
 from . import USER_AGENT
 from .errors import FetchError
 
-try:  # brotli is optional: advertise "br" only when something can decode it
+try:  # brotli is optional: "br" is advertised (and decoded) only with a decoder that can bound its output
     import brotli as _brotli
 except ImportError:  # pragma: no cover - depends on the environment
-    try:
-        import brotlicffi as _brotli
-    except ImportError:
-        _brotli = None
+    _brotli = None
 
+
+def _bounded_brotli() -> bool:
+    """brotli >= 1.2 stops each step at `output_buffer_limit`; older ones (and brotlicffi) return all a step
+    inflates at once: an 809-byte body grew to 2.1 GB in one call. Those are not used."""
+    if _brotli is None:
+        return False
+    try:
+        _brotli.Decompressor().process(b"", output_buffer_limit=1)
+    except TypeError:
+        return False
+    except _brotli.error:
+        pass
+    return hasattr(_brotli.Decompressor, "can_accept_more_data")
+
+
+if not _bounded_brotli():
+    _brotli = None
+
+_BROTLI_ERRORS = (_brotli.error,) if _brotli is not None else ()
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 ACCEPT_ENCODING = "gzip, deflate" + (", br" if _brotli else "")
 ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, "
@@ -154,12 +171,12 @@ def _inflater(encoding: str) -> Callable[[bytes], Iterator[bytes]] | None:
         return inflate
     if encoding == "br" and _brotli is not None:
         d = _brotli.Decompressor()
-        step = getattr(d, "process", None) or d.decompress
 
         def unbrotli(data: bytes) -> Iterator[bytes]:
-            out = step(data)  # brotli has no output limit here: the cap is checked per chunk
-            for i in range(0, len(out), _CHUNK):
-                yield out[i : i + _CHUNK]
+            out = d.process(data, output_buffer_limit=_CHUNK)
+            while out:  # more output may be waiting: ask with empty input until there is none
+                yield out
+                out = d.process(b"", output_buffer_limit=_CHUNK)
         return unbrotli
     return None
 
@@ -328,6 +345,8 @@ class Fetcher:
                     if body is not None:
                         raise FetchError(url, f"POST redirected to {str(result)[:200]!r}")
                     target = _check_url(url, result, f" (redirect from {current})", base=current)
+                    if current.scheme == "https" and target.scheme == "http":  # would send the request in clear text
+                        raise FetchError(url, f"refused: redirect from https to plain http ({target})")
                     if str(target) in seen:
                         raise FetchError(url, f"redirect loop at {target}")
                     seen.add(str(target))
@@ -382,7 +401,7 @@ class Fetcher:
             raise FetchError(url, f"invalid redirect Location: {_short(exc)}{where}") from exc
         except httpx.RemoteProtocolError as exc:
             raise FetchError(url, f"broken HTTP response: {_short(exc)}{where}") from exc
-        except zlib.error as exc:
+        except (zlib.error, *_BROTLI_ERRORS) as exc:
             raise FetchError(url, f"cannot decompress the body: {_short(exc)}{where}") from exc
         except (httpx.HTTPError, OSError, UnicodeError) as exc:
             raise FetchError(url, f"{type(exc).__name__}: {_short(exc)}{where}") from exc

@@ -24,11 +24,12 @@ from .config import Config
 from .aggregators import bing_target, needs_request, strip_outlet_suffix
 from .errors import ExtractError, FetchError, ParseError
 from .extract import Extractor
-from .feeds import clean_text, parse_feed
-from .fetch import Fetcher, Response, backoff_delay
+from .feeds import clamp_date, clean_text, parse_feed
+from .fetch import MAX_HINT, Fetcher, Response, backoff_delay
 from .logs import event
 from .models import Entry, Extracted, Feed, ParsedFeed
 from .run_summary import RunSummary
+from .scheduling import HostGuard, fair_order, request_host
 from .store import Store, iso, parse_iso
 from .urls import canonical_url, host_of, registrable_domain
 from .workers import WorkerPool
@@ -37,7 +38,9 @@ log = logging.getLogger("monitor.ingest")
 
 MAX_PAGE_ATTEMPTS = 6  # then the entry keeps its feed title and summary for good
 PAGE_BATCH = 100
+PENDING_SCAN = 5  # pending pages read per run, in multiples of max_articles_per_run, before they are put in fair order
 PAGE_MAX_BYTES = 5_000_000
+PAGE_RETRY_MAX = 86400  # seconds: the longest wait before a failed page is tried again
 # Per-request and per-page bounds. Module constants rather than feeds.yaml keys: operators never need them,
 # tests make them small (monkeypatch) to check that a hostile server or page ends in a stored error.
 FETCH_DEADLINE = 60.0  # seconds one request may take in all (httpx alone counts only idle time)
@@ -64,8 +67,12 @@ def sync_feeds(store: Store, feeds: Sequence[Feed]) -> None:
 
 
 def due_feeds(store: Store, feeds: Sequence[Feed], now: datetime) -> list[Feed]:
+    """The feeds whose next visit has come. A next visit further ahead than any wait this module sets (the
+    feed's interval, or a server's hint or a back-off, both capped at MAX_HINT) was set by a clock that was
+    wrong (jumped forward, then back): the feed is due, or it would not be polled until that date."""
     due_at = {r["url"]: parse_iso(r["next_due"]) for r in store.rows("SELECT url, next_due FROM feeds")}
-    return [f for f in feeds if due_at.get(f.url) is None or due_at[f.url] <= now]
+    return [f for f in feeds if due_at.get(f.url) is None or due_at[f.url] <= now
+            or due_at[f.url] > now + timedelta(seconds=max(f.interval, MAX_HINT) + 60)]
 
 
 @dataclass(frozen=True)
@@ -112,21 +119,37 @@ async def fetch_and_parse(config: Config, feeds: Sequence[Feed], validators: dic
 
 async def _fetch_all(config: Config, requests: dict, deadline: float, progress: Callable[[int], object] = lambda n: None,
                      *, then: Callable[[object, Response], Awaitable[object]] | None = None,
-                     max_connections: int = 100) -> dict:
+                     max_connections: int = 100, guard: HostGuard | None = None) -> dict:
     """key -> Response (or what `then(key, response)` made of it) or FetchError for each `key: (url, get() options)`;
-    what the deadline cuts off is left out."""
+    what the deadline cuts off, and what `guard` stops, is left out."""
     out: dict = {}
+    slots: dict[str, asyncio.Semaphore] = {}
     async with Fetcher(allow_private_networks=config.allow_private_networks, per_host=config.per_host_connections,
                        max_connections=max_connections, deadline=FETCH_DEADLINE) as fetcher:
 
+        async def guarded(url: str, options: dict):
+            host = request_host(url)
+            async with slots.setdefault(host, asyncio.Semaphore(config.per_host_connections)):
+                if not guard.allows(host):
+                    return None
+                started = time.monotonic()
+                try:
+                    result = await fetcher.get(url, **options)
+                except FetchError as exc:
+                    guard.record(host, time.monotonic() - started, exc)
+                    raise
+                guard.record(host, time.monotonic() - started, None)
+                return result
+
         async def one(key, url: str, options: dict) -> None:
             try:
-                result = await fetcher.get(url, **options)
+                result = await (fetcher.get(url, **options) if guard is None else guarded(url, options))
             except FetchError as exc:
                 result = exc
-            else:
-                if then is not None:
-                    result = await then(key, result)
+            if result is None:  # stopped by the guard: left for the next run
+                return
+            if then is not None and not isinstance(result, FetchError):
+                result = await then(key, result)
             out[key] = result
             progress(len(out))
 
@@ -158,12 +181,21 @@ def store_feed_result(store: Store, config: Config, feed: Feed, outcome: FeedRes
         error = parsed or ParseError(f"{feed.url}: not parsed")
         return _record_feed_failure(store, feed, str(error), now, summary)
     interval = max(interval, parsed.ttl or 0)
-    summary.feeds_fetched += 1
     if parsed.bozo:
         summary.problem("feed partly read", url=feed.url, error=parsed.bozo)
+    try:
+        _store_parsed(store, feed, response, parsed, now, interval, summary)
+    except (UnicodeError, ValueError, TypeError, OverflowError) as exc:  # rolled back: nothing half-stored
+        _record_feed_failure(store, feed, f"{feed.url}: cannot store its entries ({type(exc).__name__}: "
+                             f"{clean_text(str(exc), 160)})", now, summary)
+
+
+def _store_parsed(store: Store, feed: Feed, response: Response, parsed: ParsedFeed, now: datetime, interval: int,
+                  summary: RunSummary) -> None:
+    new = 0
     with store.transaction() as db:
         for entry in parsed.entries:
-            summary.new_articles += _store_entry(db, feed, entry, parsed.title, now)
+            new += _store_entry(db, feed, entry, parsed.title, now)
         db.execute(
             "UPDATE feeds SET title = ?, name = CASE WHEN ? IS NULL AND ? IS NOT NULL THEN ? ELSE name END, "
             "etag = ?, last_modified = ?, last_fetch = ?, last_success = ?, failures = 0, last_error = NULL, "
@@ -171,6 +203,8 @@ def store_feed_result(store: Store, config: Config, feed: Feed, outcome: FeedRes
             (parsed.title, feed.name, parsed.title, parsed.title, response.etag, response.last_modified,
              iso(now), iso(now), iso(now + timedelta(seconds=interval)), feed.url),
         )
+    summary.feeds_fetched += 1
+    summary.new_articles += new
 
 
 def _parse_task(content: bytes, url: str, now: datetime, max_entries: int) -> ParsedFeed | ParseError:
@@ -295,25 +329,32 @@ def _aggregator_target(db, feed: Feed, link: str, now: datetime) -> tuple[str, b
 
 
 def fetch_and_extract_pages(store, config, now: Clock, deadline, summary, report, workers) -> list[int]:
-    pending = store.rows(
-        "SELECT id, url FROM articles WHERE extracted = 0 AND attempts < ? AND (next_attempt IS NULL OR next_attempt <= ?) "
+    """Fetch and extract pending pages, in batches, fairly: hosts take turns (`fair_order`), a host that
+    times out HOST_TIMEOUTS times or uses its share of the time is left for the next run (`HostGuard`)."""
+    at = now()
+    rows = store.rows(  # a retry time beyond the longest retry delay was set by a clock that jumped: due now
+        "SELECT id, url, feed_url FROM articles WHERE extracted = 0 AND attempts < ? "
+        "AND (next_attempt IS NULL OR next_attempt <= ? OR next_attempt > ?) "
         # an aggregator's own page is not the article: it waits for resolve_links
         "AND id NOT IN (SELECT article_id FROM aggregator_links WHERE resolved_url IS NULL AND article_id IS NOT NULL) "
         "ORDER BY published DESC LIMIT ?",
-        (MAX_PAGE_ATTEMPTS, iso(now()), config.max_articles_per_run),
+        (MAX_PAGE_ATTEMPTS, iso(at), iso(at + timedelta(seconds=PAGE_RETRY_MAX + 60)), PENDING_SCAN * config.max_articles_per_run),
     )
+    pending = fair_order(rows)[: config.max_articles_per_run]
     done: list[int] = []
     if not pending:
         return done
+    guard = HostGuard(per_host=config.per_host_connections)
     with Extractor(workers=workers, timeout=EXTRACT_TIMEOUT) as extractor:
         for start in range(0, len(pending), PAGE_BATCH):
             if time.monotonic() > deadline:
                 summary.unfinished = True
                 break
             batch = pending[start:start + PAGE_BATCH]
+            guard.rebalance(hosts=len({request_host(r["url"]) for r in pending[start:]}), budget=deadline - time.monotonic())
             requests = {r["id"]: (r["url"], {"max_bytes": PAGE_MAX_BYTES}) for r in batch}
-            pages = asyncio.run(_fetch_all(config, requests, deadline))
-            if len(pages) < len(batch):  # the time budget cut some fetches off: they stay pending for the next run
+            pages = asyncio.run(_fetch_all(config, requests, deadline, guard=guard))
+            if len(pages) < len(batch):  # the time budget or the host guard left some: they stay pending
                 summary.unfinished = True
             failures: dict[int, str] = {aid: str(r) for aid, r in pages.items() if isinstance(r, FetchError)}
             fetched = {aid: r for aid, r in pages.items() if isinstance(r, Response)}
@@ -325,7 +366,7 @@ def fetch_and_extract_pages(store, config, now: Clock, deadline, summary, report
                 else:
                     results[aid] = result
             for aid, extracted in results.items():
-                kept = _store_extraction(store, aid, extracted, fetched[aid].final_url)
+                kept = _store_extraction(store, aid, extracted, fetched[aid].final_url, now())
                 if kept is not None:
                     done.append(kept)
             _record_page_failures(store, failures, now())
@@ -333,6 +374,8 @@ def fetch_and_extract_pages(store, config, now: Clock, deadline, summary, report
             summary.pages_failed += len(failures)
             if report:
                 report("pages", min(start + PAGE_BATCH, len(pending)), len(pending))
+    for host in guard.stopped:
+        summary.problem("host left for the next run", url=host, error=guard.stopped[host])
     return done
 
 
@@ -345,41 +388,35 @@ def best_published(feed_dt: datetime, feed_has_time: bool, page_dt: datetime | N
     return feed_dt, False
 
 
-def _store_extraction(store: Store, article_id: int, ex: Extracted, final_url: str) -> int | None:
-    """Save what the page said. When the page's canonical URL belongs to another stored article, this
-    article is folded into that one (its URLs and entries move over). Returns the id kept."""
+def _store_extraction(store: Store, article_id: int, ex: Extracted, final_url: str, fetched_at: datetime) -> int | None:
+    """Save what the page said, as read at `fetched_at`. Returns the id kept.
+
+    The page's canonical URL is trusted only on the page's own registrable domain (`trusted_canonical`):
+    a page cannot claim another outlet's URL. When it names another stored article of its own site, this
+    article is folded into that one (its URLs and entries move over) and the text is not kept: an
+    article's text comes from its own URL's page only, so the other article waits for its own fetch."""
     with store.transaction() as db:
         row = db.execute("SELECT * FROM articles WHERE id = ?", (article_id,)).fetchone()
         if row is None:
             return None
         aliases = [final_url]  # as fetched (after redirects), and canonical forms below
-        target = article_id
-        if ex.canonical_url:
-            try:
-                canonical = canonical_url(ex.canonical_url)
-            except ValueError:
-                canonical = None
-            if canonical and canonical != row["url"]:
-                other = db.execute("SELECT article_id FROM article_urls WHERE url = ?", (canonical,)).fetchone()
-                if other and other[0] != article_id:
-                    target = other[0]
-                    fold_article(db, article_id, target)
-                    if db.execute("SELECT extracted FROM articles WHERE id = ?", (target,)).fetchone()[0]:
-                        return None
-                else:
-                    db.execute("UPDATE articles SET url = ? WHERE id = ?", (canonical, article_id))
-                aliases.append(canonical)
-        try:
-            aliases.append(canonical_url(final_url))
-        except ValueError:
-            pass
+        canonical = trusted_canonical(ex.canonical_url, final_url)
+        if canonical and canonical != row["url"]:
+            other = db.execute("SELECT article_id FROM article_urls WHERE url = ?", (canonical,)).fetchone()
+            if other and other[0] != article_id:
+                fold_article(db, article_id, other[0])
+                for alias in _with_canonical(final_url):
+                    db.execute("INSERT OR IGNORE INTO article_urls(url, article_id) VALUES (?, ?)", (alias, other[0]))
+                return None
+            db.execute("UPDATE articles SET url = ? WHERE id = ?", (canonical, article_id))
+            aliases.append(canonical)
+        aliases += _with_canonical(final_url)
         for alias in dict.fromkeys(aliases):
-            db.execute("INSERT OR IGNORE INTO article_urls(url, article_id) VALUES (?, ?)", (alias, target))
-        if target == article_id:
-            published, has_time = best_published(parse_iso(row["published"]), bool(row["published_has_time"]), ex.published, ex.published_has_time)
-        else:  # a copy folded into its original: the report keeps the original's date, never the copy's
-            kept = db.execute("SELECT published, published_has_time FROM articles WHERE id = ?", (target,)).fetchone()
-            published, has_time = parse_iso(kept[0]), bool(kept[1])
+            db.execute("INSERT OR IGNORE INTO article_urls(url, article_id) VALUES (?, ?)", (alias, article_id))
+        page_date, page_has_time = clamp_date(ex.published, ex.published_has_time, fetched_at)
+        if page_date != ex.published:
+            page_date = None  # a page dated in the future (or before 1990) says nothing: the feed's date stands
+        published, has_time = best_published(parse_iso(row["published"]), bool(row["published_has_time"]), page_date, page_has_time)
         # the page is the authority on its own headline (rank 2) and its host is the outlet that served it
         db.execute(
             "UPDATE articles SET text = ?, title = coalesce(nullif(?, ''), nullif(title, url), title), "
@@ -387,10 +424,29 @@ def _store_extraction(store: Store, article_id: int, ex: Extracted, final_url: s
             "image = ?, language = ?, published = ?, published_has_time = ?, extracted = 1, last_error = NULL, "
             "outlet = ?, scored = 0, signature = NULL, links = ? WHERE id = ?",
             (ex.text, ex.title, ex.title, ex.author, ex.image, ex.language, iso(published), int(has_time),
-             registrable_domain(final_url), json.dumps(list(zip(ex.links, ex.link_texts))), target),
+             registrable_domain(final_url), json.dumps(list(zip(ex.links, ex.link_texts))), article_id),
         )
-        db.execute("UPDATE stories SET dirty = 1 WHERE id = (SELECT story_id FROM articles WHERE id = ?)", (target,))
-    return target
+        db.execute("UPDATE stories SET dirty = 1 WHERE id = (SELECT story_id FROM articles WHERE id = ?)", (article_id,))
+    return article_id
+
+
+def trusted_canonical(canonical: str | None, page_url: str) -> str | None:
+    """The canonical form of a page's stated canonical URL when it is on the page's own registrable
+    domain, else None."""
+    if not canonical:
+        return None
+    try:
+        canonical = canonical_url(canonical)
+    except ValueError:
+        return None
+    return canonical if registrable_domain(canonical) == registrable_domain(page_url) else None
+
+
+def _with_canonical(url: str) -> list[str]:
+    try:
+        return [url, canonical_url(url)]
+    except ValueError:
+        return [url]
 
 
 def fold_article(db, source_id: int, target_id: int) -> None:
@@ -411,7 +467,7 @@ def _record_page_failures(store: Store, failures: dict[int, str], now: datetime)
     with store.transaction() as db:
         for aid, error in failures.items():
             attempts = (db.execute("SELECT attempts FROM articles WHERE id = ?", (aid,)).fetchone() or [0])[0] + 1
-            delay = min(3600 * 2 ** (attempts - 1), 86400)
+            delay = min(3600 * 2 ** (attempts - 1), PAGE_RETRY_MAX)
             db.execute(
                 "UPDATE articles SET attempts = ?, last_error = ?, next_attempt = ? WHERE id = ?",
                 (attempts, error[:500], iso(now + timedelta(seconds=delay)), aid),

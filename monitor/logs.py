@@ -33,6 +33,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from .text import clean_text
+
 MAX_BYTES = 5 * 1024 * 1024
 BACKUPS = 5
 MAX_VALUE = 1000  # characters kept of one field value
@@ -77,8 +79,8 @@ def _value(value: Any) -> str:
 
 
 def _one_line(text: str) -> str:
-    """Control characters (line breaks, tabs, escapes) become single spaces."""
-    return _CONTROL.sub(" ", text).strip()
+    """Control characters (line breaks, tabs, escapes) become single spaces; see monitor.text."""
+    return clean_text(_CONTROL.sub(" ", text))
 
 
 class OneLineFormatter(logging.Formatter):
@@ -97,7 +99,7 @@ class OneLineFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
         text = text.replace("\r\n", "\n").replace("\n", "\\n")
-        return re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", " ", text)
+        return _CONTROL.sub(" ", text)
 
 
 class _Stderr(logging.StreamHandler):

@@ -22,7 +22,6 @@ from __future__ import annotations
 import io
 import logging
 import os
-import re
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -37,14 +36,16 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
+from .config import MAX_TAGS  # tags per feed: its folders and its categories
 from .errors import ConfigError
 from .logs import event
 from .models import Feed
+from .text import clean_text
 
 log = logging.getLogger("monitor.opml")
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 MAX_NAME = 200
+MAX_DEPTH = 20  # folders inside folders; readers export one or two levels
 
 
 # --------------------------------------------------------------------------------------------- parse
@@ -85,6 +86,8 @@ def parse_opml(data: bytes, *, path: str) -> list[Feed]:
         if stack[1:2] != ["body"]:
             folders.append(None)
             return
+        if len(folders) >= MAX_DEPTH:  # each feed would carry every folder title above it
+            raise _Refused(f"line {parser.CurrentLineNumber}: outlines nested more than {MAX_DEPTH} deep")
         lower = {k.lower(): v for k, v in attrs.items()}
         url = (lower.get("xmlurl") or "").strip()
         title = _clean(lower.get("text") or lower.get("title") or "")[:MAX_NAME]
@@ -100,6 +103,10 @@ def parse_opml(data: bytes, *, path: str) -> list[Feed]:
             tag = _clean(item).strip("/").strip()
             if tag:
                 tags.append(tag)
+        tags = list(dict.fromkeys(tags))
+        if len(tags) > MAX_TAGS:
+            raise _Refused(f"line {parser.CurrentLineNumber}: the feed {_clean(url)[:100]!r} has {len(tags)} tags "
+                           f"(folders and categories; at most {MAX_TAGS})")
         name_ = title if title and title != url else None
         found.append(Feed(url=url, name=name_, tags=tuple(dict.fromkeys(tags))))
 
@@ -150,8 +157,8 @@ def _is_http(url: str) -> bool:
 
 
 def _clean(text: str) -> str:
-    """One line: control characters become spaces, runs of spaces collapse."""
-    return " ".join(_CONTROL.sub(" ", text).split())
+    """One line of valid text (see monitor.text)."""
+    return clean_text(text)
 
 
 # -------------------------------------------------------------------------------------------- export
@@ -208,9 +215,8 @@ def _tag_text(tag: str) -> str:
 
 
 def _xml_text(text: str) -> str:
-    """Text XML 1.0 can carry on one line (control characters and lone surrogates dropped)."""
-    text = re.sub(r"[\ud800-\udfff\ufffe\uffff]", "", text)
-    return _clean(text)
+    """Text XML 1.0 can carry on one line (control characters, lone surrogates and non-characters dropped)."""
+    return clean_text(text)
 
 
 # -------------------------------------------------------------------------------------------- import

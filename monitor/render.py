@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from monitor import charts
 from monitor.models import Article, FeedStatus, Story
+from monitor.urls import public_url
 
 REL = "nofollow noopener noreferrer"
 EXCERPT_WORDS = 60
@@ -218,7 +219,7 @@ def outlets_md(feeds: Sequence[FeedStatus], stories: Sequence[Story], paths: dic
     for s in sorted(stories, key=lambda s: s.last_published, reverse=True):
         for src in s.sources:
             by_source.setdefault(src, []).append(s)
-        for fu in {a.feed_url for a in s.articles if a.feed_url}:
+        for fu in {public_url(a.feed_url) for a in s.articles if a.feed_url}:  # as the feeds are shown (site.py)
             by_feed.setdefault(fu, []).append(s)
         for a in s.articles:
             arts_by_source[a.source] = arts_by_source.get(a.source, 0) + 1

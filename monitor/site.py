@@ -16,6 +16,7 @@ takes the same path with every page. docs/site.md explains the design.
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import hashlib
 import json
 import logging
@@ -35,6 +36,7 @@ import monitor
 from monitor import charts, render, story_page
 from monitor.errors import BuildError
 from monitor.models import FeedStatus, MergedStory, Story
+from monitor.urls import public_url, redact_urls
 
 log = logging.getLogger(__name__)
 
@@ -231,6 +233,7 @@ def build_site(stories: Sequence[Story], feeds: Sequence[FeedStatus], *, site_di
     Raises BuildError; on any failure the previously published site_dir is left as it was.
     """
     site_dir, work_dir = Path(site_dir).absolute(), Path(work_dir).absolute()
+    feeds = [_for_publication(f) for f in feeds]
     stories = [s for s in stories if s.articles]
     paths = {s.id: story_path(s) for s in stories}
     if len(set(paths.values())) != len(paths):
@@ -313,6 +316,13 @@ def build_site(stories: Sequence[Story], feeds: Sequence[FeedStatus], *, site_di
         "version": STATE_VERSION, "fingerprint": fp, "build_id": build_id, "ids": ids_hash, "feeds": feeds_hash,
         "pages": new_hashes, "months": month_keys, "stories": {str(k): v for k, v in story_md.items()}}))
     log.info("site: built %d of %d pages (%s) into %s", len(built), len(all_pages), "full" if full else "incremental", site_dir)
+
+
+def _for_publication(feed: FeedStatus) -> FeedStatus:
+    """The feed as the site may show it: no credentials or query string in its URL or in its last error.
+    Every page (and so the search index) gets feeds from here only."""
+    return dataclasses.replace(feed, url=public_url(feed.url),
+                               last_error=redact_urls(feed.last_error) if feed.last_error else feed.last_error)
 
 
 def _clean_leftovers(site_dir: Path, work_dir: Path) -> None:

@@ -13,12 +13,17 @@ percent-encoding and query order. What this module adds, after reading courlan 1
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from courlan import normalize_url
 from courlan.clean import TRACKERS_RE
 from courlan.settings import ALLOWED_PARAMS, LANG_PARAMS
+from tld import get_fld
 from w3lib.url import canonicalize_url
+
+from .text import valid_utf8
 
 # Tracking parameters seen in news links that courlan 1.4 keeps (lower-case names).
 EXTRA_TRACKERS = frozenset({
@@ -37,6 +42,8 @@ def _split(url: str):
     """urlsplit of a stripped URL whose scheme is http(s) and that has a host, else ValueError."""
     if not isinstance(url, str):
         raise ValueError(f"not a URL: {url!r}")
+    if not valid_utf8(url):
+        raise ValueError(f"not a URL (not valid Unicode): {url[:200]!r}")
     parts = urlsplit(url.strip().translate(_CONTROL))
     if parts.scheme.lower() not in _SCHEMES:
         raise ValueError(f"not an http(s) URL: {url[:200]!r}")
@@ -101,25 +108,48 @@ def host_of(url: str) -> str:
     return host[4:] if host.startswith("www.") else host
 
 
-# tldextract with its bundled public-suffix snapshot only: no list is fetched at run time (no network here, and
-# an outlet's identity must not change between runs because a download failed or succeeded).
-_SUFFIXES = None
-
-
 def registrable_domain(url: str) -> str:
-    """The registrable domain of a URL's host ('www.bbc.co.uk' -> 'bbc.co.uk'): the outlet that served it.
+    """The part of a URL's host that one owner registers: 'news.example.co.uk' -> 'example.co.uk',
+    'alice.github.io' -> 'alice.github.io' (private suffixes count). An IP address, 'localhost' or a host
+    under no known suffix is its own domain; '' when the URL has no host.
 
-    A host without a public suffix (an IP address, 'localhost') is its own identity; '' when there is no host.
+    The Public Suffix List snapshot bundled with `tld` is read; nothing is fetched.
     """
-    global _SUFFIXES
-    host = host_of(url)
+    host = host_of(url) if "//" in url else url.strip().rstrip(".").lower()
     if not host:
         return ""
-    if _SUFFIXES is None:
-        import tldextract
+    if host.startswith("[") or _is_ip(host):
+        return host
+    found = get_fld(host, fix_protocol=True, fail_silently=True, search_private=True)
+    return found or host
 
-        _SUFFIXES = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
-    parts = _SUFFIXES(host)
-    if parts.suffix and parts.domain:
-        return f"{parts.domain}.{parts.suffix}"
-    return host
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def public_url(url: str) -> str:
+    """`url` as it may be published: without user name, password, query string and fragment (a feed URL
+    may carry `user:password@` or `?token=`). Text that does not parse as a URL comes back unchanged."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        port = parts.port
+    except ValueError:
+        return url
+    if not parts.scheme or host is None:
+        return url
+    netloc = (f"[{host}]" if ":" in host else host) + (f":{port}" if port is not None else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+_URL_IN_TEXT = re.compile(r"https?://[^\s'\"<>]*[^\s'\"<>:;,.)]", re.IGNORECASE)  # not the sentence's ":" or "."
+
+
+def redact_urls(text: str) -> str:
+    """`text` (an error message, say) with every http(s) URL in it as `public_url` gives it."""
+    return _URL_IN_TEXT.sub(lambda m: public_url(m.group(0)), text)

@@ -351,3 +351,29 @@ def test_a_run_past_its_time_budget_leaves_the_rest_to_the_next_run(server, samp
         assert all(a.extracted for a in store.articles())
         titles = {a.title for a in store.articles()}
     assert titles == {v[1] for v in ARTICLES.values()}
+
+
+# --- workers die with the run ---------------------------------------------------------------------------
+
+
+def test_sigkill_during_a_slow_extraction_leaves_no_worker_holding_the_lock(server, tmp_path):
+    """The worker extracting a page that takes trafilatura about ten seconds is forked from the run and
+    inherits its lock. When the run is SIGKILLed, the worker must die too: the next run starts at once."""
+    from .hostile_sources import article_page, published_articles, rss_feed
+    from .hostile_sources import write_config as write_trust_config
+
+    base = server.base
+    server.routes["/feed.rss"] = Route(rss_feed("Velmora Gazette", [("Barrier opens to night ships", f"{base}/slow")]))
+    server.routes["/slow"] = Route(("<html><body><article>" + "<span>a</span>" * 100_000 + "</article></body></html>").encode())
+    path = write_trust_config(tmp_path, [server.url("/feed.rss")])
+    proc = start(path)
+    seen = []
+    kill_when(proc, lambda: seen or (server.hits("/slow") and (time.sleep(1.5) or seen.append(1))),
+              "the page request")  # killed 1.5 s after the page was served: it is in a worker by then
+    server.routes["/slow"] = Route(article_page("Barrier opens to night ships"))
+    result = cli("run", "--config", str(path), "--quiet")
+    assert result.returncode == 0, (result.returncode, result.stderr)  # 75 would mean "locked"
+    config = load_config(path)
+    assert f"{base}/slow" in published_articles(config)
+    ok, rows = db_state(config.database)
+    assert ok == "ok" and rows == [(f"{base}/slow", "Barrier opens to night ships")]

@@ -20,7 +20,7 @@ import lxml.html
 import pytest
 
 import monitor.fetch
-from monitor import ingest, render, story_page, charts
+from monitor import charts, ingest, render, scheduling, story_page
 from monitor.config import load_config
 from monitor.loopback import LoopbackServer, Route
 from monitor.pipeline import run
@@ -412,6 +412,429 @@ def test_slow_endless_lying_and_looping_servers_end_in_stored_errors(tmp_path, m
     assert health[urls["good"]].last_error is None
     with Store.open(config.database) as store:
         assert [a.title for a in store.articles()] == ["A good entry"]
+
+
+# --- trust between sources: one feed or page cannot crash, hijack, pin or starve the others ------------------
+
+from .hostile_sources import (LOREM, article_page, feed_health, published_articles, rss_feed,  # noqa: E402
+                              stored_articles)
+from .hostile_sources import write_config as write_trust_config  # noqa: E402
+
+T0 = datetime(2026, 11, 5, 9, 0, tzinfo=timezone.utc)
+VICTIM_TEXT = ("Velmora's harbour council opened the tide barrier to night shipping on Tuesday after a vote of "
+               "seven to two. The harbour master said night pilots start work next month and that sensors on the "
+               "gates will close them whenever a storm warning is issued for the coast.")
+ATTACKER_TEXT = ("Velmora's harbour council secretly sold the tide barrier to a foreign shipping firm, insiders "
+                 "claim, and the gates will be left open every night from now on whatever the weather brings. "
+                 "Nobody at the council would deny the sale when asked about it on Tuesday.")
+
+
+def test_lone_surrogates_are_dropped_at_every_parser_and_the_run_publishes(tmp_path, server):
+    """A JSON Feed may carry "\\ud800" (legal JSON, not encodable as UTF-8) in any field, an RSS feed a
+    character reference to a surrogate, a page its JSON-LD headline: each is stored and shown without it."""
+    base = server.base
+    items = [{"id": "one\ud800", "url": f"{base}/j/one", "title": "Tide barrier \ud800opens at night",
+              "summary": "Ships may \udfffpass after dark.", "authors": [{"name": "Ana \ud800Reyes"}],
+              "date_published": "2026-11-04T08:00:00Z"},
+             {"id": "two", "url": f"{base}/j/two\ud800", "title": "A link that is not text"}]
+    server.routes["/feed.json"] = Route(json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "Jay \ud800Post",
+                                                    "items": items}).encode(), content_type="application/feed+json")
+    server.routes["/feed.rss"] = Route(rss_feed("Are Ess", [("Pilots &#xd800;return to the harbour", f"{base}/r/one"),
+                                                            ("", f"{base}/r/untitled")]).replace(b"&amp;#xd800;", b"&#xd800;"))
+    server.routes["/j/one"] = Route(article_page("Tide barrier opens at night"))
+    server.routes["/r/one"] = Route(article_page("Pilots return to the harbour"))
+    jsonld = ('<script type="application/ld+json">{"@context": "https://schema.org", "@type": "NewsArticle", '
+              '"headline": "Night gates \\ud800close in storms"}</script>')
+    server.routes["/r/untitled"] = Route(article_page("", extra_head=jsonld).replace(b"<title></title>", b""))
+    config = load_config(write_trust_config(tmp_path, [server.url("/feed.json"), server.url("/feed.rss")]))
+    summary = run(config, now=lambda: T0, extract_workers=0)
+    assert summary.site_built and summary.feeds_failed == 0
+    shown = {a["title"]: a for a in published_articles(config).values()}
+    # the RSS title's surrogate became U+FFFD; the page's own headline then outranks the feed's (item 3)
+    assert {"Tide barrier opens at night", "Pilots return to the harbour", "Night gates close in storms"} <= set(shown)
+    stored = stored_articles(config)
+    one = stored[f"{base}/j/one"]
+    assert one["summary"] == "Ships may pass after dark." and one["author"] == "Ana Reyes" and one["extracted"]
+    assert not any(u.startswith(f"{base}/j/two") for u in stored)  # a link that is not text is not a link
+    with Store.open(config.database) as store:
+        assert store.rows("SELECT guid FROM entries WHERE feed_url LIKE '%feed.json'")[0][0] == "one"
+        assert store.integrity_ok()
+
+
+def test_a_page_cannot_claim_another_outlets_url(tmp_path, server):
+    """An attacker's pages name the victim's article URLs as their canonical URL. (A) one the victim's feed
+    lists only later, (B) one whose page is down while the attacker's copy is read. Neither the victim's
+    headline, outlet nor text may come from the attacker."""
+    with LoopbackServer(host="127.0.0.2") as attacker:
+        victim, evil = server.base, attacker.base
+        server.routes["/victim.rss"] = Route(rss_feed("Velmora Gazette", [("Barrier opens to night ships", f"{victim}/b")]))
+        server.routes["/b"] = Route(b"down for maintenance", status=503)
+        server.routes["/a"] = Route(article_page("Council votes to open the barrier at night", VICTIM_TEXT))
+        attacker.routes["/evil.rss"] = Route(rss_feed("Harbour Leaks", [("Barrier sold in secret deal", f"{evil}/copy-a"),
+                                                                        ("Barrier gates to stay open", f"{evil}/copy-b")]))
+        attacker.routes["/copy-a"] = Route(article_page("Barrier sold in secret deal", ATTACKER_TEXT, canonical=f"{victim}/a"))
+        attacker.routes["/copy-b"] = Route(article_page("Barrier gates to stay open", ATTACKER_TEXT, canonical=f"{victim}/b"))
+        config = load_config(write_trust_config(tmp_path, [server.url("/victim.rss"), attacker.url("/evil.rss")]))
+        run(config, now=lambda: T0, extract_workers=0)
+        # the victim's page is back, and its feed now lists the article the attacker claimed first
+        server.routes["/b"] = Route(article_page("Barrier opens to night ships", VICTIM_TEXT))
+        server.routes["/victim.rss"] = Route(rss_feed("Velmora Gazette", [("Barrier opens to night ships", f"{victim}/b"),
+                                                                          ("Council votes to open the barrier at night", f"{victim}/a")]))
+        run(config, now=lambda: T0 + timedelta(hours=2), extract_workers=0)
+    stored, shown = stored_articles(config), published_articles(config)
+    for path, title in (("/a", "Council votes to open the barrier at night"), ("/b", "Barrier opens to night ships")):
+        assert shown[victim + path]["source"] == "Velmora Gazette" and shown[victim + path]["title"] == title, path
+        assert stored[victim + path]["text"].startswith("Velmora's harbour council opened"), path
+    for path in ("/copy-a", "/copy-b"):  # the copies stay what they are: the attacker's, under their own URLs
+        assert stored[evil + path]["source"] == "Harbour Leaks" and "secretly sold" in stored[evil + path]["text"]
+    with Store.open(config.database) as store:
+        owners = dict(store.rows("SELECT url, article_id FROM article_urls"))
+    assert owners[f"{victim}/a"] == stored[f"{victim}/a"]["id"] and owners[f"{victim}/b"] == stored[f"{victim}/b"]["id"]
+
+
+def test_a_page_dated_in_2099_does_not_pin_the_site(tmp_path, server):
+    base = server.base
+    server.routes["/feed.rss"] = Route(rss_feed("Velmora Gazette", [("Barrier opens to night ships", f"{base}/late"),
+                                                                    ("Pilots hired for night shifts", f"{base}/real")],
+                                                dates=[None, "Wed, 04 Nov 2026 08:00:00 GMT"]))
+    server.routes["/late"] = Route(article_page("Barrier opens to night ships", published="2099-12-31T23:00:00Z"))
+    server.routes["/real"] = Route(article_page("Pilots hired for night shifts", VICTIM_TEXT, published="2026-11-04T08:00:00Z"))
+    config = load_config(write_trust_config(tmp_path, [server.url("/feed.rss")]))
+    run(config, now=lambda: T0, extract_workers=0)
+    late = published_articles(config)[f"{base}/late"]
+    assert late["published"].startswith("2026-11-05") and late["story_published"].startswith("2026-11-05")
+    assert stored_articles(config)[f"{base}/late"]["published"] == "2026-11-05T09:00:00+00:00"
+    for name in ("feed.xml", "stories.json", "index.html"):
+        assert "2099" not in (config.site_dir / name).read_text(encoding="utf-8"), name
+
+
+def test_a_clock_that_jumped_ahead_does_not_freeze_polling(tmp_path, server):
+    base = server.base
+    server.routes["/feed.rss"] = Route(rss_feed("Velmora Gazette", [("Barrier opens to night ships", f"{base}/one")]))
+    server.routes["/one"] = Route(b"busy", status=503)  # its retry is set for an hour after the wrong time
+    server.routes["/two"] = Route(article_page("Pilots hired for night shifts", VICTIM_TEXT))
+    config = load_config(write_trust_config(tmp_path, [server.url("/feed.rss")]))
+    run(config, now=lambda: datetime(2030, 1, 1, tzinfo=timezone.utc), extract_workers=0)  # the clock was wrong
+    server.routes["/one"] = Route(article_page("Barrier opens to night ships"))
+    server.routes["/feed.rss"] = Route(rss_feed("Velmora Gazette", [("Barrier opens to night ships", f"{base}/one"),
+                                                                    ("Pilots hired for night shifts", f"{base}/two")]))
+    run(config, now=lambda: T0, extract_workers=0)  # and is right again
+    assert len(server.hits("/feed.rss")) == 2 and len(server.hits("/one")) == 2
+    assert f"{base}/two" in published_articles(config) and stored_articles(config)[f"{base}/one"]["extracted"]
+    assert feed_health(config)[server.url("/feed.rss")].next_due < datetime(2027, 1, 1, tzinfo=timezone.utc)
+
+
+def _drip_every_3_s(conn, stop):
+    from .fetch_servers import read_request
+
+    read_request(conn)
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 100000\r\n\r\n<html>")
+    while not stop.wait(3.0):
+        conn.sendall(b" ")
+
+
+def test_a_feed_of_links_to_a_dripping_host_does_not_starve_the_others(tmp_path, monkeypatch, server):
+    """120 entries, newer than the good outlet's 10, point at a host sending a byte every 3 s. With a 1.5 s
+    request deadline and a 12 s budget, the old order spent the whole budget on the first 100 of them."""
+    monkeypatch.setattr(ingest, "FETCH_DEADLINE", 1.5)
+    with RawServer(_drip_every_3_s, host="127.0.0.2") as drip:
+        base = server.base
+        good = [(f"Night pilots report {i}", f"{base}/good/{i}") for i in range(10)]
+        server.routes["/good.rss"] = Route(rss_feed("Velmora Gazette", good, dates=["Mon, 02 Nov 2026 08:00:00 GMT"] * 10))
+        for title, link in good:
+            server.routes[link.removeprefix(base)] = Route(article_page(title))
+        server.routes["/flood.rss"] = Route(rss_feed("Flood", [(f"Flood item {i}", drip.url(f"/p/{i}")) for i in range(120)],
+                                                     dates=["Wed, 04 Nov 2026 08:00:00 GMT"] * 120))
+        config = load_config(write_trust_config(tmp_path, [server.url("/good.rss"), server.url("/flood.rss")],
+                                                extra="time_budget: 12s\nmax_entries_per_feed: 200\n"))
+        summary = run(config, now=lambda: T0, extract_workers=0)
+        connections = drip.connections
+    assert all(len(server.hits(f"/good/{i}")) == 1 for i in range(10))
+    shown = published_articles(config)
+    assert all(stored_articles(config)[link]["extracted"] and link in shown for _, link in good)
+    assert connections <= 8  # backed off after a few timeouts, not one deadline per link
+    with Store.open(config.database) as store:
+        waiting = store.rows("SELECT count(*) FROM articles WHERE url LIKE 'http://127.0.0.2%' AND attempts = 0")[0][0]
+    assert waiting >= 100  # left for the next run, not counted as failed attempts
+    assert any("host left for the next run" in p for p in summary.problems)
+
+
+def _brotli_bomb(size: int) -> bytes:
+    """`size` zero bytes as one brotli stream (about 1.6 KB per GB), built without holding them."""
+    import brotli
+
+    compressor, block = brotli.Compressor(quality=5), bytes(16 << 20)
+    parts = [compressor.process(block) for _ in range(size // len(block))]
+    return b"".join(parts) + compressor.finish()
+
+
+def test_a_brotli_bomb_stops_at_the_size_cap_without_inflating(tmp_path, server):
+    """1 GB of zeros in about 1.6 KB of brotli. The run (a process of its own, so that its peak memory can be
+    read) records the feed's error and publishes the good feed; it never holds the inflated body."""
+    import os
+    import subprocess
+    import sys
+
+    assert "br" in monitor.fetch.ACCEPT_ENCODING  # the test extra installs a brotli that can be bounded
+    base = server.base
+    server.routes["/bomb.rss"] = Route(_brotli_bomb(1 << 30), headers={"Content-Encoding": "br"},
+                                       content_type="application/rss+xml")
+    server.routes["/good.rss"] = Route(rss_feed("Velmora Gazette", [("Barrier opens to night ships", f"{base}/one")]))
+    server.routes["/one"] = Route(article_page("Barrier opens to night ships"))
+    path = write_trust_config(tmp_path, [server.url("/bomb.rss"), server.url("/good.rss")])
+    proc = subprocess.Popen([sys.executable, "-m", "monitor.cli", "run", "--config", str(path), "--quiet"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    assert proc.returncode == 0, proc.stderr.read().decode()
+    assert usage.ru_maxrss < 500_000, usage.ru_maxrss  # KB: the run's own peak, far below the 1 GB inside
+    config = load_config(path)
+    assert "body larger than 10000000 bytes" in feed_health(config)[server.url("/bomb.rss")].last_error
+    assert f"{base}/one" in published_articles(config)
+
+
+def _noise_png(width: int = 200, height: int = 200) -> bytes:
+    """A real PNG of random pixels (incompressible, so most of its bytes are not text), with a text chunk
+    whose keyword is "html" near the start, as a screenshot tool might write it."""
+    import random
+    import struct
+
+    rng = random.Random(15)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + bytes(rng.getrandbits(8) for _ in range(width * 3)) for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"tEXt", b"html\x00<html><body><p>Saved from the harbour page</p></body></html>")
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def test_binary_served_as_html_is_refused_and_the_feed_summary_stays(tmp_path, server):
+    base = server.base
+    server.routes["/feed.rss"] = Route(rss_feed("Velmora Gazette", [("Barrier opens to night ships", f"{base}/picture"),
+                                                                    ("Pilots hired for night shifts", f"{base}/noise")]))
+    server.routes["/picture"] = Route(_noise_png(), content_type="text/html; charset=utf-8")
+    server.routes["/noise"] = Route(_noise_png()[64:], content_type="text/html")  # no signature left
+    config = load_config(write_trust_config(tmp_path, [server.url("/feed.rss")]))
+    run(config, now=lambda: T0, extract_workers=0)
+    stored, shown = stored_articles(config), published_articles(config)
+    assert "not HTML (a PNG image)" in stored[f"{base}/picture"]["last_error"]
+    assert "not HTML (binary data)" in stored[f"{base}/noise"]["last_error"]
+    for path in ("/picture", "/noise"):
+        assert not stored[base + path]["extracted"] and stored[base + path]["text"] == ""
+        assert shown[base + path]["excerpt"] == "Feed summary."
+    for page in config.site_dir.rglob("*.html"):
+        assert "\ufffd" not in page.read_text(encoding="utf-8"), page
+
+
+def test_feed_credentials_and_tokens_never_reach_the_site_and_the_database_is_private(tmp_path, server):
+    import stat
+
+    base = server.base
+    host = base.removeprefix("http://")
+    server.routes["/private.rss"] = Route(rss_feed("Velmora Gazette", [("Barrier opens to night ships", f"{base}/one")]))
+    server.routes["/one"] = Route(article_page("Barrier opens to night ships"))
+    good = f"http://reader:Hunter2pw@{host}/private.rss?token=TOKEN77abc&user=reader"
+    broken = f"http://reader:Hunter2pw@{host}/gone.rss?api_key=KEY88xyz"  # a 404: its error names the URL
+    config = load_config(write_trust_config(tmp_path, [good, broken]))
+    run(config, now=lambda: T0, extract_workers=0)
+    assert f"{base}/one" in published_articles(config)
+    assert "HTTP 404" in feed_health(config)[broken].last_error  # the operator's own view keeps the URL
+    files = [p for p in config.site_dir.rglob("*") if p.is_file()]
+    index = (config.site_dir / "search" / "search_index.json").read_text(encoding="utf-8")
+    assert f"{base}/private.rss" in index  # the outlets page is in the search index, without its secrets
+    for path in files:
+        data = path.read_bytes()
+        for secret in (b"Hunter2pw", b"TOKEN77abc", b"KEY88xyz", b"reader:"):
+            assert secret not in data, (path, secret)
+    outlets = (config.site_dir / "outlets" / "index.html").read_text(encoding="utf-8")
+    assert f"{base}/private.rss" in outlets and f"{base}/gone.rss" in outlets
+    for path in (config.database, Path(str(config.database) + ".lock"), Path(str(config.database) + "-wal")):
+        if path.exists() or not path.name.endswith("-wal"):
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+
+
+def test_an_extraction_worker_cannot_grow_past_its_memory_limit(tmp_path, monkeypatch, server):
+    """A worker may add WORKER_MEMORY to what it inherited (1 GB by default; 32 MB here). A 4 MB page of a
+    million <br> needs about 120 MB as a tree, then runs trafilatura into its time limit (8 s here). Under
+    the limit its parse fails at once, in a stored error, and the next page of the run is extracted."""
+    from monitor import workers
+
+    monkeypatch.setattr(workers, "WORKER_MEMORY", 32 << 20, raising=False)
+    monkeypatch.setattr(ingest, "EXTRACT_TIMEOUT", 8.0)
+    base = server.base
+    server.routes["/feed.rss"] = Route(rss_feed("Velmora Gazette", [("Barrier opens to night ships", f"{base}/huge"),
+                                                                    ("Pilots hired for night shifts", f"{base}/small")]))
+    server.routes["/huge"] = Route(f"<html><body><article><p>{'<br>' * 1_000_000}</p><p>{LOREM}</p></article></body></html>".encode())
+    server.routes["/small"] = Route(article_page("Pilots hired for night shifts", VICTIM_TEXT))
+    config = load_config(write_trust_config(tmp_path, [server.url("/feed.rss")]))
+    summary = run(config, now=lambda: T0, extract_workers=1)
+    stored, shown = stored_articles(config), published_articles(config)
+    huge = stored[f"{base}/huge"]
+    assert not huge["extracted"] and "timed out" not in huge["last_error"], huge["last_error"]
+    assert stored[f"{base}/small"]["extracted"] and shown[f"{base}/huge"]["excerpt"] == "Feed summary."
+    assert summary.site_built
+
+
+# --- hostile configuration and subscription files --------------------------------------------------------
+
+
+def _cli(*args: str):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "monitor.cli", *args], capture_output=True, text=True, timeout=120)
+
+
+def _alias_bomb(levels: int) -> str:
+    """One flow list of anchors, each naming the one before nine times: a few hundred bytes, 9**levels values."""
+    anchors = ['&x0 ["ha", "ha", "ha", "ha", "ha", "ha", "ha", "ha", "ha"]']
+    anchors += [f"&x{i} [{', '.join([f'*x{i - 1}'] * 9)}]" for i in range(1, levels)]
+    return "[" + ", ".join(anchors) + "]"
+
+
+def test_alias_bombs_and_deep_nesting_in_feeds_yaml_are_one_line_errors(tmp_path, server):
+    base = server.base
+    server.routes["/feed.rss"] = Route(rss_feed("Velmora Gazette", [("Barrier opens to night ships", f"{base}/one")]))
+    server.routes["/one"] = Route(article_page("Barrier opens to night ships"))
+    path = write_trust_config(tmp_path, [server.url("/feed.rss")])
+    good = path.read_text()
+    config = load_config(path)
+    run(config, now=lambda: T0, extract_workers=0)
+    before = (config.site_dir / "stories.json").read_bytes()
+    hostile = {
+        "aliases": (good.replace("topics: []", f"topics: []\ntime_budget: {_alias_bomb(7)}"), "aliases expand to more than"),
+        "nesting": (good + "site_title: " + "[" * 100_000 + "]" * 100_000 + "\n", "nested more than 50 levels deep"),
+    }
+    for name, (text, needle) in hostile.items():
+        path.write_text(text)
+        for command in ("run", "check"):
+            result = _cli(command, "--config", str(path))
+            assert result.returncode == 2, (name, command, result.stderr[-500:])
+            lines = result.stderr.strip().splitlines()
+            assert len(lines) == 1 and len(lines[0]) < 300 and str(path) in lines[0] and needle in lines[0], (name, lines[:3])
+    assert (config.site_dir / "stories.json").read_bytes() == before  # nothing ran
+    assert f"{base}/one" in stored_articles(config)
+
+
+def _nested_opml(depth: int, feeds_per_folder: int, base: str) -> bytes:
+    opened = "".join(f'<outline text="Folder {d}">' for d in range(depth))
+    feeds = "".join(f'<outline text="Feed {i}" xmlUrl="{base}/f/{i}.rss"/>' for i in range(feeds_per_folder))
+    return (f'<?xml version="1.0"?><opml version="2.0"><head><title>Nest</title></head><body>{opened}{feeds}'
+            f'{"</outline>" * depth}</body></opml>').encode()
+
+
+def test_deeply_nested_opml_is_refused_in_one_line_and_feeds_yaml_stays(tmp_path, server):
+    """100 folders inside each other around 100 feeds: every feed would carry 100 folder titles as tags."""
+    base = server.base
+    server.routes["/feed.rss"] = Route(rss_feed("Velmora Gazette", [("Barrier opens to night ships", f"{base}/one")]))
+    server.routes["/one"] = Route(article_page("Barrier opens to night ships"))
+    path = write_trust_config(tmp_path, [server.url("/feed.rss")])
+    original = path.read_bytes()
+    opml = tmp_path / "nest.opml"
+    opml.write_bytes(_nested_opml(100, 100, base))
+    result = _cli("feeds", "import", str(opml), "--config", str(path))
+    assert result.returncode == 2, result.stderr[-500:]
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(opml) in lines[0] and "nested more than 20 deep" in lines[0], lines[:3]
+    assert path.read_bytes() == original
+    config = load_config(path)
+    run(config, now=lambda: T0, extract_workers=0)
+    assert [f.url for f in feed_health(config).values()] == [server.url("/feed.rss")]
+    assert f"{base}/one" in published_articles(config)
+
+
+def test_entity_declarations_hidden_behind_markup_in_the_prolog_are_refused(tmp_path, server):
+    """A processing instruction or a quoted system id holding "<a" once ended the checked prolog early."""
+    base = server.base
+    body = (f'<rss version="2.0"><channel><title>Hidden</title><item><title>{"&big;" * 100}</title>'
+            f"<link>{base}/p/{{key}}</link></item></channel></rss>")
+    decl = f'[<!ENTITY big "{"A" * 1000}">]>'
+    server.routes["/pi.rss"] = Route(f'<?xml version="1.0"?><?x <a?><!DOCTYPE rss {decl}{body.format(key="pi")}'.encode())
+    server.routes["/system.rss"] = Route(f'<?xml version="1.0"?><!DOCTYPE rss SYSTEM "<a" {decl}{body.format(key="sys")}'.encode())
+    server.routes["/good.rss"] = Route(rss_feed("Velmora Gazette", [("Entities like <!ENTITY> explained", f"{base}/one")])
+                                       .replace(b"&lt;!ENTITY&gt;", b"<![CDATA[<!ENTITY>]]>"))
+    server.routes["/one"] = Route(article_page("Entities explained"))
+    config = load_config(write_trust_config(tmp_path, [server.url(p) for p in ("/pi.rss", "/system.rss", "/good.rss")]))
+    run(config, now=lambda: T0, extract_workers=0)
+    health = feed_health(config)
+    for path in ("/pi.rss", "/system.rss"):
+        assert "declares XML entities" in (health[server.url(path)].last_error or ""), path
+    assert health[server.url("/good.rss")].last_error is None  # the words "<!ENTITY" in a CDATA section are text
+    assert [a["url"] for a in published_articles(config).values()] == [f"{base}/one"]
+    assert not any("AAAA" in a["title"] for a in stored_articles(config).values())
+
+
+@pytest.mark.parametrize("name, data, needle", [
+    ("not-utf8", b'{"id": 1, "title": "Barrier"}\n{"id": 2, "title": "Caf\xe9 opens"}\n', "not valid UTF-8"),
+    ("surrogate-id", b'{"id": 1, "title": "Barrier"}\n{"id": "\\ud800", "title": "Pilots"}\n', "line 2: 'id' is not valid Unicode"),
+    ("deep-json", b'{"id": 1, "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}\n", "line 1: not usable JSON (nested too deeply)"),
+    ("long-number", b'{"id": ' + b"9" * 5000 + b', "title": "Barrier"}\n', "line 1: not usable JSON (Exceeds the limit"),
+], ids=["not-utf8", "surrogate-id", "deep-json", "long-number"])
+def test_monitor_cluster_refuses_hostile_lines_in_one_line(tmp_path, name, data, needle):
+    from click.testing import CliRunner
+
+    from monitor.cli import main
+
+    path = tmp_path / f"{name}.jsonl"
+    path.write_bytes(data)
+    result = CliRunner().invoke(main, ["cluster", str(path)])
+    assert result.exit_code == 2, (result.exit_code, result.exception)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0] and len(lines[0]) < 300, lines[:3]
+    assert result.stdout == ""
+
+
+@pytest.mark.skipif(not __import__("shutil").which("openssl"), reason="needs the openssl command to make a certificate")
+def test_an_https_feed_redirecting_to_plain_http_is_refused(tmp_path, monkeypatch, server):
+    """The https outlet is a loopback server with a certificate of its own, which the run is made to trust."""
+    import ssl
+    import subprocess
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost"], check=True, capture_output=True)
+    trusted = ssl.create_default_context(cafile=str(cert))
+    monkeypatch.setattr(monitor.fetch.httpx, "create_ssl_context", lambda **kw: trusted)
+    serving = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    serving.load_cert_chain(cert, key)
+    secure = LoopbackServer()
+    secure._httpd.socket = serving.wrap_socket(secure._httpd.socket, server_side=True)
+    with secure:
+        port = secure.base.rsplit(":", 1)[1]
+        base = f"https://localhost:{port}"
+        secure.routes["/good.rss"] = Route(rss_feed("Velmora Gazette", [("Barrier opens to night ships", f"{base}/one")]))
+        secure.routes["/one"] = Route(article_page("Barrier opens to night ships"))
+        secure.routes["/moved.rss"] = Route(b"", status=301, headers={"Location": server.url("/clear.rss")})
+        server.routes["/clear.rss"] = Route(rss_feed("In Clear", [("Pilots hired for night shifts", server.url("/two"))]))
+        config = load_config(write_trust_config(tmp_path, [f"{base}/good.rss", f"{base}/moved.rss"]))
+        run(config, now=lambda: T0, extract_workers=0)
+    assert not server.hits("/clear.rss")
+    health = feed_health(config)
+    assert "refused: redirect from https to plain http" in health[f"{base}/moved.rss"].last_error
+    assert list(published_articles(config)) == [f"{base}/one"]
+
+
+def test_fair_order_takes_hosts_then_feeds_in_turn_and_the_guard_stops_a_slow_host():
+    rows = ([{"url": f"http://flood.example/{i}", "feed_url": "f1"} for i in range(4)]
+            + [{"url": f"http://flood.example/b{i}", "feed_url": "f2"} for i in range(2)]
+            + [{"url": f"http://good.example/{i}", "feed_url": "g"} for i in range(2)])
+    order = [r["url"] for r in scheduling.fair_order(rows)]
+    assert order == ["http://flood.example/0", "http://good.example/0", "http://flood.example/b0", "http://good.example/1",
+                     "http://flood.example/1", "http://flood.example/b1", "http://flood.example/2", "http://flood.example/3"]
+    guard = scheduling.HostGuard(per_host=4)
+    guard.rebalance(hosts=2, budget=1000.0)  # 500 s each, as 2,000 connection-seconds
+    timeout = monitor.fetch.FetchError("http://slow.example/x", "timed out after 60 s")
+    for _ in range(scheduling.HOST_TIMEOUTS):
+        assert guard.allows("slow.example")
+        guard.record("slow.example", 60.0, timeout)
+    assert not guard.allows("slow.example")
+    guard.record("busy.example", 2001.0, None)
+    assert not guard.allows("busy.example") and guard.allows("good.example")
+    guard.rebalance(hosts=1, budget=5000.0)  # alone with time left: it may go on; timeouts are not forgiven
+    assert guard.allows("busy.example") and not guard.allows("slow.example")
 
 
 # --- issue 15, items 3 and 4: who may name the headline and the outlet (aggregators branch) --------------------

@@ -109,6 +109,9 @@ def test_a_copy_folded_by_rel_canonical_keeps_the_original_date(server, tmp_path
         (article,) = store.articles()
     assert article.url.endswith(original) and article.source == "Harbour Post"
     assert article.published == datetime.fromisoformat(published(original))  # 15:00, not the copy's 20:00
+    assert not article.extracted  # a copy's text never stands in for the original's: it waits for its own page
+    serve(server, [original, COPY[0]])
+    run(config, now=at(COPY[2], minutes=24 * 60), extract_workers=0)
     (story,) = site(config)
     assert story["first_published"].startswith("2026-11-03T15:00") and story["sources"] == ["Harbour Post"]
 
