@@ -90,7 +90,9 @@ def realistic_sets() -> dict[str, list[dict]]:
 # What --tune may change: name -> (module, constant); "window" is cluster_lines' window_days.
 KNOBS = {"cut": (cluster, "CUT"), "cut_hl": (cluster, "CUT_HEADLINES"), "same_outlet": (cluster, "SAME_SOURCE_PENALTY"), "time": (cluster, "TIME_PENALTY"),
          "title_times": (features, "TITLE_TIMES"), "w_words": (features, "W_WORDS"), "w_chars": (features, "W_CHARS"),
-         "w_names": (features, "W_NAMES"), "lead_words": (features, "LEAD_WORDS")}
+         "w_names": (features, "W_NAMES"), "lead_words": (features, "LEAD_WORDS"), "w_embed": (cluster, "W_EMBED"),
+         "bg_words": (features, "BG_WORDS"), "bg_names": (features, "BG_NAMES"), "embed_words": (features, "EMBED_WORDS"),
+         "same_exempt": (cluster, "SAME_SOURCE_EXEMPT"), "evidence": (cluster, "EVIDENCE"), "evidence_max": (cluster, "EVIDENCE_MAX")}
 
 
 @contextmanager
@@ -108,30 +110,56 @@ def setting(**kw):
 
 
 def unit_cases(window: float) -> str:
-    """The two stated requirements of tests/test_cluster.py under the current constants: 'ok' or what broke."""
-    from tests import test_cluster as t
+    """The stated requirements of tests/test_cluster.py and tests/test_story_signals.py under the current
+    constants: 'ok' or what broke."""
+    from tests import coverage_cases as c, test_cluster as t
 
-    got = cluster.assign([t.HELIX_A, t.HELIX_B, t.HELIX_JOBS, t.LETTER, *t.NOISE], [], window_days=window)
     broke = []
+    got = cluster.assign([t.HELIX_A, t.HELIX_B, t.HELIX_JOBS, t.LETTER, *t.NOISE], [], window_days=window)
     if got["a1"] != got["a2"]:
         broke.append("reports split")
     if got["a4"] == got["a1"]:
         broke.append("job posting joins")
     if got["a3"] == got["a1"]:
         broke.append("letter joins")
+    docs = [*c.FIVE, *c.RIVAL, *c.OFF_TOPIC]
+    lab = dict(zip((d.id for d in docs), cluster.cluster_docs(docs, window_days=window).tolist()))
+    if len({lab[d.id] for d in c.FIVE}) > 1:
+        broke.append(f"five reports in {len({lab[d.id] for d in c.FIVE})}")
+    if lab["r1"] != lab["r2"]:
+        broke.append("rival split")
+    if lab["r1"] in {lab[d.id] for d in c.FIVE}:
+        broke.append("rival joins")
+    if len({lab[d.id] for d in c.OFF_TOPIC} | {lab["f1"], lab["r1"]}) < 5:
+        broke.append("off-topic joins")
     return ", ".join(broke) or "ok"
+
+
+def coverage_sets() -> dict[str, list[dict]]:
+    """The hand-written long-text coverage (benchmarks/data/coverage.jsonl, built by make_coverage.py):
+    tuning file and held-out file, as written (texts and bare headlines) and as headlines only."""
+    path = ROOT / "benchmarks" / "data" / "coverage.jsonl"
+    rows = load(path) if path.exists() else []
+    out = {}
+    for split, label in (("tune", "tuning file"), ("held", "held-out file")):
+        part = [r for r in rows if r["split"] == split]
+        out[f"coverage, {label}"] = part
+        out[f"coverage headlines, {label}"] = [dict(r, text="") for r in part]
+    return out
 
 
 def tune_sets() -> dict[str, list[dict]]:
     syn = load(ROOT / "benchmarks" / "data" / "synthetic.jsonl")
     on = [r for r in demo_rows() if r["relevant"]]
-    return {**realistic_sets(), "synthetic, title + lead": syn,
+    return {**realistic_sets(), **coverage_sets(), "synthetic, title + lead": syn,
             "synthetic, headlines only": [dict(r, text="") for r in syn],
             "demo on-subject": on, "demo on-subject, headlines only": [dict(r, text="") for r in on]}
 
 
 SHORT = {"realistic headlines, tuning half": "real hl tune", "realistic headlines, held-out half": "real hl held",
          "realistic with text, tuning half": "real txt tune", "realistic with text, held-out half": "real txt held",
+         "coverage, tuning file": "cov tune", "coverage, held-out file": "cov held",
+         "coverage headlines, tuning file": "cov hl tune", "coverage headlines, held-out file": "cov hl held",
          "synthetic, title + lead": "syn txt", "synthetic, headlines only": "syn hl", "demo on-subject": "demo txt",
          "demo on-subject, headlines only": "demo hl"}
 
@@ -259,7 +287,7 @@ if __name__ == "__main__":
     syn = load(ROOT / "benchmarks" / "data" / "synthetic.jsonl")
     demo = demo_rows()
     on = [r for r in demo if r["relevant"]]
-    table({**realistic_sets(), "synthetic, title + lead": syn, "synthetic, headlines only": [dict(r, text="") for r in syn],
+    table({**realistic_sets(), **coverage_sets(), "synthetic, title + lead": syn, "synthetic, headlines only": [dict(r, text="") for r in syn],
            "demo corpus, all": demo, "demo corpus, all, headlines only": [dict(r, text="") for r in demo],
            "demo corpus, on-subject": on, "demo corpus, on-subject, headlines only": [dict(r, text="") for r in on]})
     if args.scale:

@@ -38,18 +38,21 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial.distance import squareform
 
 from monitor.errors import ClusterError
-from monitor.features import Doc, featurize, has_text, sources, times as doc_times
+from monitor.embeddings import embed
+from monitor.features import Doc, embedding_texts, featurize, has_text, sources, times as doc_times
 
 __all__ = ["Doc", "assign", "cluster_docs", "cluster_lines", "related"]
 
-CUT = 0.75  # average-linkage distance cut (1 - cosine) for articles with text; see docs/clustering.md
-CUT_HEADLINES = 0.93  # ... and for pairs in which either doc is a bare headline (short texts are less similar)
+CUT = 0.5  # average-linkage distance cut (1 - cosine) for articles with text; see docs/clustering.md
+CUT_HEADLINES = 0.85  # ... and for pairs in which either doc is a bare headline (short texts are less similar)
 SAME_SOURCE_PENALTY = 0.12  # added to the distance between two articles of one outlet ...
 SAME_SOURCE_EXEMPT = 0.6  # ... unless they are at least this similar
 TIME_PENALTY = 0.08  # added distance at a gap of one full window (linear in the gap)
 MAX_COMPONENT = 1000  # a larger component is clustered in time-ordered slices of this size
 NEIGHBOURS = 20  # candidate neighbours kept per doc
 CAND_FLOOR = 0.05  # ... with at least this rare-word cosine
+W_EMBED = 0.7  # share of the embedding cosine (embeddings.py) in a pair's similarity
+EVIDENCE, EVIDENCE_MAX = 0.1, 0.2  # similarity added per specific name/figure shared beyond the first, and at most
 SMALL_GROUP = 40  # groups up to this size get their pair distances in one batch; larger ones a dense matrix
 
 
@@ -121,12 +124,48 @@ def _candidates(R: csr_matrix, times: np.ndarray, window_days: float, rows: np.n
     return code // n, code % n
 
 
-def _pair_sims(X: csr_matrix, I: np.ndarray, J: np.ndarray, batch: int = 50000) -> np.ndarray:
-    out = np.empty(len(I))
-    for s in range(0, len(I), batch):
-        a, b = X[I[s : s + batch]], X[J[s : s + batch]]
-        out[s : s + batch] = np.asarray(a.multiply(b).sum(axis=1)).ravel()
-    return out
+@dataclasses.dataclass(frozen=True)
+class _Signals:
+    """What the similarity of two docs is made of: the sparse TF-IDF rows X and the embedding rows E
+    (None: word features alone), mixed as (1 - w) x cosine(X) + w x cosine(E)."""
+
+    X: csr_matrix
+    E: np.ndarray | None = None
+    w: float = 0.0
+    K: csr_matrix | None = None  # specific names and figures (features.featurize): shared ones add EVIDENCE each
+
+    def _evidence(self, shared: np.ndarray) -> np.ndarray:
+        """Similarity added for `shared` specific names/figures in common: the first is free (a lab's own
+        name is shared by all its news), each further one adds EVIDENCE, up to EVIDENCE_MAX in all."""
+        return np.minimum(np.maximum(shared - 1.0, 0.0) * EVIDENCE, EVIDENCE_MAX)
+
+    def pairs(self, I: np.ndarray, J: np.ndarray, batch: int = 50000) -> np.ndarray:
+        out = np.empty(len(I))
+        for s in range(0, len(I), batch):
+            i, j = I[s : s + batch], J[s : s + batch]
+            sim = np.asarray(self.X[i].multiply(self.X[j]).sum(axis=1)).ravel()
+            if self.E is not None:
+                sim = (1.0 - self.w) * sim + self.w * np.einsum("ij,ij->i", self.E[i], self.E[j], dtype=np.float64)
+            if self.K is not None and EVIDENCE > 0:
+                sim = sim + self._evidence(np.asarray(self.K[i].multiply(self.K[j]).sum(axis=1), dtype=np.float64).ravel())
+            out[s : s + batch] = sim
+        return out
+
+    def block(self, idx: np.ndarray) -> np.ndarray:
+        """Full similarity matrix of the docs `idx`."""
+        Xc = self.X[idx]
+        # only the columns these docs use: a transpose over all of X's columns costs that much per group
+        cols, inv = np.unique(Xc.indices, return_inverse=True)
+        Xc = csr_matrix((Xc.data, inv.ravel().astype(Xc.indices.dtype), Xc.indptr), shape=(len(idx), len(cols)))
+        sim = (Xc @ Xc.T).toarray()
+        if self.E is not None:
+            Ec = self.E[idx]
+            sim *= 1.0 - self.w
+            sim += self.w * (Ec @ Ec.T)
+        if self.K is not None and EVIDENCE > 0:
+            Kc = self.K[idx]
+            sim += self._evidence((Kc @ Kc.T).toarray().astype(np.float64))
+        return sim
 
 
 def _linkage_labels(cond: np.ndarray, size: int, cut: float) -> np.ndarray:
@@ -150,12 +189,8 @@ def _linkage_labels(cond: np.ndarray, size: int, cut: float) -> np.ndarray:
     return np.array([number.setdefault(owner[i], len(number) + 1) for i in range(size)])
 
 
-def _dense_dist(X: csr_matrix, idx: np.ndarray, times, src, fac, window_days: float) -> np.ndarray:
-    Xc = X[idx]
-    # only the columns these docs use: a transpose over all of X's columns costs that much per group
-    cols, inv = np.unique(Xc.indices, return_inverse=True)
-    Xc = csr_matrix((Xc.data, inv.ravel().astype(Xc.indices.dtype), Xc.indptr), shape=(len(idx), len(cols)))
-    sim = (Xc @ Xc.T).toarray()
+def _dense_dist(sig: _Signals, idx: np.ndarray, times, src, fac, window_days: float) -> np.ndarray:
+    sim = sig.block(idx)
     t, s, f = times[idx], src[idx], fac[idx]
     dist = _penalise(sim, t[:, None], t[None, :], s[:, None], s[None, :], f[:, None], f[None, :], window_days)
     np.fill_diagonal(dist, 0.0)
@@ -172,7 +207,7 @@ def _triu(size: int) -> tuple[np.ndarray, np.ndarray]:
     return _TRIU[size]
 
 
-def _group_dists(X, groups: list[np.ndarray], times, src, fac, window_days: float,
+def _group_dists(sig: _Signals, groups: list[np.ndarray], times, src, fac, window_days: float,
                  small: int = SMALL_GROUP) -> list[np.ndarray]:
     """Condensed distance vector of each group (sorted doc positions). Groups up to `small` docs are done
     together: all their pairs at once, so a few thousand groups cost a few array operations."""
@@ -180,7 +215,7 @@ def _group_dists(X, groups: list[np.ndarray], times, src, fac, window_days: floa
     by_size: dict[int, list[int]] = {}
     for k, g in enumerate(groups):
         if len(g) > small:
-            out[k] = _dense_dist(X, g, times, src, fac, window_days)
+            out[k] = _dense_dist(sig, g, times, src, fac, window_days)
         else:
             by_size.setdefault(len(g), []).append(k)
     for size, ks in by_size.items():
@@ -191,7 +226,7 @@ def _group_dists(X, groups: list[np.ndarray], times, src, fac, window_days: floa
         a, b = _triu(size)
         G = np.stack([groups[k] for k in ks])
         I, J = G[:, a].ravel(), G[:, b].ravel()
-        sims = _pair_sims(X, I, J)
+        sims = sig.pairs(I, J)
         dist = _penalise(sims, times[I], times[J], src[I], src[J], fac[I], fac[J], window_days)
         for row, k in zip(dist.reshape(len(ks), len(a)), ks):
             out[k] = row
@@ -210,24 +245,49 @@ def _components(n: int, I: np.ndarray, J: np.ndarray) -> list[np.ndarray]:
     return np.split(order, np.flatnonzero(np.diff(comp[order])) + 1)
 
 
-def _edges(X, R, times, src, fac, window_days, cut, rows=None):
+def _edges(sig: _Signals, R, times, src, fac, window_days, cut, rows=None):
     I, J = _candidates(R, times, window_days, rows)
-    sims = _pair_sims(X, I, J)
+    sims = sig.pairs(I, J)
     dist = _penalise(sims, times[I], times[J], src[I], src[J], fac[I], fac[J], window_days)
     keep = dist <= cut
     return I[keep], J[keep]
 
 
+def signals(docs: Sequence[Doc], window_days: float = 4) -> tuple[_Signals, csr_matrix]:
+    """The docs' similarity signals and the rare-word rows that find candidates (fitted on `docs`)."""
+    X, R, K = featurize(docs, window_days)
+    E = embed(embedding_texts(docs)) if W_EMBED > 0 else None
+    return _Signals(X, E, W_EMBED, K), R
+
+
+def canonical_order(docs: Sequence[Doc]) -> np.ndarray:
+    """Positions of `docs` sorted by (time, title, text, outlet, id): clustering in this order makes the
+    partition independent of the order the docs were given in."""
+    def key(i: int):
+        d = docs[i]
+        t = d.published.timestamp() if d.published is not None else math.inf
+        return (t, d.title, d.text, d.source, d.id)
+
+    return np.array(sorted(range(len(docs)), key=key), dtype=np.int64)
+
+
 def cluster_docs(docs: Sequence[Doc], *, window_days: float = 4, cut: float | None = None) -> np.ndarray:
-    """Cluster labels (0..k-1) of `docs`: the same label means the same event."""
-    cut = CUT if cut is None else cut
+    """Cluster labels (0..k-1) of `docs`: the same label means the same event.
+
+    Deterministic and independent of the input order (the docs are clustered in `canonical_order`);
+    labels are numbered in the input order of each cluster's first doc. `cut` moves the text cut and
+    the headline cut by the same ratio.
+    """
     n = len(docs)
     if n == 0:
         return np.zeros(0, dtype=int)
-    X, R = featurize(docs, window_days)
+    order = canonical_order(docs)
+    docs = [docs[i] for i in order]
+    cut = CUT if cut is None else cut
+    sig, R = signals(docs, window_days)
     times, src = doc_times(docs), sources(docs)
-    fac = _factors(docs) * (CUT / cut)  # an explicit cut moves both cuts by the same ratio
-    I, J = _edges(X, R, times, src, fac, window_days, CUT)
+    fac = _factors(docs) * (CUT / cut)
+    I, J = _edges(sig, R, times, src, fac, window_days, CUT)
     pieces = []
     for group in _components(n, I, J):
         if len(group) > MAX_COMPONENT:  # pathological chaining: slice by time
@@ -236,13 +296,16 @@ def cluster_docs(docs: Sequence[Doc], *, window_days: float = 4, cut: float | No
             pieces.extend(group[s : s + MAX_COMPONENT] for s in range(0, len(group), MAX_COMPONENT))
         else:
             pieces.append(group)
-    labels = np.empty(n, dtype=int)
+    sorted_labels = np.empty(n, dtype=int)
     next_label = 0
-    for piece, cond in zip(pieces, _group_dists(X, pieces, times, src, fac, window_days)):
+    for piece, cond in zip(pieces, _group_dists(sig, pieces, times, src, fac, window_days)):
         sub = _linkage_labels(cond, len(piece), CUT)
-        labels[piece] = sub - 1 + next_label
+        sorted_labels[piece] = sub - 1 + next_label
         next_label += int(sub.max())
-    return labels
+    labels = np.empty(n, dtype=int)
+    labels[order] = sorted_labels
+    number: dict[int, int] = {}
+    return np.array([number.setdefault(lab, len(number)) for lab in labels.tolist()], dtype=int)
 
 
 def assign(new: Sequence[Doc], existing: Sequence[tuple[Doc, int]], *, window_days: float = 4) -> dict[str, int | str]:
@@ -267,10 +330,10 @@ def assign(new: Sequence[Doc], existing: Sequence[tuple[Doc, int]], *, window_da
         window.append((doc, story))
     docs = [d for d, _ in window] + list(new)
     nw, n = len(window), len(docs)
-    X, R = featurize(docs, window_days)
+    sig, R = signals(docs, window_days)
     times, src = doc_times(docs), sources(docs)
     fac = _factors(docs)
-    I, J = _edges(X, R, times, src, fac, window_days, CUT, rows=np.arange(nw, n))
+    I, J = _edges(sig, R, times, src, fac, window_days, CUT, rows=np.arange(nw, n))
     stories = sorted({s for _, s in window})
     node = {s: n + k for k, s in enumerate(stories)}
     story_of = [s for _, s in window]
@@ -280,7 +343,7 @@ def assign(new: Sequence[Doc], existing: Sequence[tuple[Doc, int]], *, window_da
     J = np.concatenate([J, links])
     out: dict[str, int | str] = {}
     groups = [g for g in (np.sort(g[g < n]) for g in _components(n + len(stories), I, J)) if np.any(g >= nw)]
-    for group, cond in zip(groups, _group_dists(X, groups, times, src, fac, window_days)):
+    for group, cond in zip(groups, _group_dists(sig, groups, times, src, fac, window_days)):
         old = group < nw
         if old.sum() > 1:  # two docs of one existing story are one; of two stories, never
             a, b = _triu(len(group))
@@ -371,9 +434,9 @@ def related(stories: Sequence[tuple[int, str]], *, top: int = 3, floor: float = 
     if len(stories) < 2:
         return {sid: () for sid, _ in stories}
     docs = [Doc(id=str(sid), title=text) for sid, text in stories]
-    X, R = featurize(docs)
+    X, R, _ = featurize(docs)
     I, J = _candidates(R, np.full(len(docs), np.nan), 1.0)
-    sims = _pair_sims(X, I, J)
+    sims = _Signals(X).pairs(I, J)
     best: dict[int, list[tuple[float, int]]] = {i: [] for i in range(len(stories))}
     for i, j, s in zip(I.tolist(), J.tolist(), sims.tolist()):
         if s >= floor and not math.isnan(s):

@@ -183,7 +183,8 @@ def _plain_word_grams(title, body):
 
 
 def _plain_names(title, body):
-    """Numbers, acronyms and capitalised words inside sentences (not in Title Case titles), token by token."""
+    """Numbers, acronyms and capitalised words inside sentences (not in Title Case titles), token by token;
+    then two-word names (two capitalised words in a row, the first not ending a sentence)."""
     from monitor import features
 
     out = []
@@ -195,6 +196,8 @@ def _plain_names(title, body):
             if kind in (1, 2) or (kind == 3 and not prev_end and not titlecase):
                 out.append(feat)
             prev_end = ends
+        if not titlecase:
+            out += [a[1] + " " + b[1] for a, b in zip(kinds, kinds[1:]) if a[0] in (2, 3) and b[0] in (2, 3) and not a[2]]
     return out
 
 
@@ -214,10 +217,10 @@ def test_vectorised_counts_equal_plain_count_vectorizer():
 
     titles = [t for t, _ in ODD_TEXTS] + [d.title for d in (HELIX_A, HELIX_B, LETTER, HELIX_JOBS, *NOISE)]
     bodies = [b for _, b in ODD_TEXTS] + [d.text for d in (HELIX_A, HELIX_B, LETTER, HELIX_JOBS, *NOISE)]
-    for fast, plain in ((features._word_counts, _plain_word_grams), (features._name_counts, _plain_names)):
+    for fast, plain in ((features._word_counts, _plain_word_grams), (features._name_counts, _plain_names)):  # noqa
         vec = CountVectorizer(analyzer=lambda x: x, lowercase=False)
         want = vec.fit_transform([plain(t, b) for t, b in zip(titles, bodies)])
-        got = fast(titles, bodies)
+        got = fast(titles, bodies)[0]
         assert got.shape == want.shape
         assert (got != want).nnz == 0
 
