@@ -408,12 +408,13 @@ def _string(value) -> str:
     return value if isinstance(value, str) else "" if value is None else str(value)
 
 
-def cluster_lines(lines: Iterable[str], *, window_days: float = 4) -> Iterator[str]:
+def cluster_lines(lines: Iterable[str], *, window_days: float = 4, explanations: list | None = None) -> Iterator[str]:
     """`monitor cluster`: JSON lines in, one {"id", "story"} line out per input line, in input order.
 
-    All articles are clustered in one pass (features fitted once on the whole file; links only
-    within `window_days`), the batch form of what `assign()` does for `monitor run`. Story numbers
-    start at 1 and follow the input order of each story's first article.
+    All articles are clustered in one pass (`cluster_docs`: features fitted once on the whole file;
+    links only within `window_days`). Story numbers start at 1 and follow the input order of each
+    story's first article. With `explanations` (a list), one `explain.Explanation` per story of two or
+    more articles is appended to it before the first line is yielded (`monitor cluster --explain`).
     """
     docs: list[Doc] = []
     raw_ids: list = []
@@ -423,10 +424,13 @@ def cluster_lines(lines: Iterable[str], *, window_days: float = 4) -> Iterator[s
         ident, doc = _parse_line(line, lineno)
         raw_ids.append(ident)
         docs.append(dataclasses.replace(doc, id=str(len(docs))))  # positions: ids given twice stay two items
-    labels = cluster_docs(docs, window_days=window_days)
-    number: dict[int, int] = {}
+    labels = cluster_docs(docs, window_days=window_days)  # numbered in input order of first articles
+    if explanations is not None:
+        from monitor.explain import explain
+
+        explanations.extend(explain(docs, labels, raw_ids))
     for rid, lab in zip(raw_ids, labels.tolist()):
-        yield json.dumps({"id": rid, "story": number.setdefault(lab, len(number) + 1)}, ensure_ascii=False)
+        yield json.dumps({"id": rid, "story": lab + 1}, ensure_ascii=False)
 
 
 def related(stories: Sequence[tuple[int, str]], *, top: int = 3, floor: float = 0.2) -> dict[int, tuple[int, ...]]:
