@@ -14,11 +14,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from scipy.sparse import csr_matrix
+from sklearn.feature_extraction.text import CountVectorizer
 
 from monitor.errors import ModelError
 
 DIM = 256
-BATCH = 256
+CHUNK = 10_000  # distinct words tokenised per call (the tokenizer pads a batch to its longest word)
 
 _MODEL = None
 
@@ -38,10 +40,31 @@ def model():
 
 
 def embed(texts: Sequence[str]) -> np.ndarray:
-    """(len(texts), DIM) float32, each row of unit length (a text with no known token: a zero row)."""
+    """(len(texts), DIM) float32, each row of unit length (a text with no token: a zero row).
+
+    The model is static (a text's embedding is the mean of its tokens' vectors, and the tokenizer splits
+    at spaces first), so each distinct word is tokenised once and the texts' token counts are summed
+    with sparse products: the same vectors as `model().embed(texts)` (tests/test_story_signals.py
+    checks it), about 8x faster on news, where words repeat.
+    """
     if not texts:
         return np.zeros((0, DIM), dtype=np.float32)
-    E = np.asarray(model().embed(list(texts), norm=False, batch_size=BATCH), dtype=np.float32)
+    m = model()
+    words = CountVectorizer(analyzer=str.split, lowercase=False, dtype=np.float32)
+    try:
+        C = words.fit_transform(texts)  # texts x distinct words
+    except ValueError:  # no words at all
+        return np.zeros((len(texts), DIM), dtype=np.float32)
+    vocab = words.get_feature_names_out().tolist()
+    V = m.embedding.shape[0]
+    rows, cols = [], []
+    for s in range(0, len(vocab), CHUNK):
+        for k, enc in enumerate(m.tokenizer.encode_batch(vocab[s : s + CHUNK], add_special_tokens=False), s):
+            ids = [i for i, keep in zip(enc.ids, enc.attention_mask) if keep]
+            rows.extend([k] * len(ids))
+            cols.extend(ids)
+    T = csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, np.clip(cols, 0, V - 1))), shape=(len(vocab), V))
+    E = np.asarray((C @ T) @ m.embedding, dtype=np.float32)
     norms = np.linalg.norm(E, axis=1, keepdims=True)
     np.divide(E, norms, out=E, where=norms > 0)
     E[(norms == 0).ravel()] = 0.0
