@@ -43,7 +43,7 @@ from monitor.features import Doc, embedding_texts, featurize, has_text, sources,
 
 __all__ = ["Doc", "assign", "cluster_docs", "cluster_lines", "related"]
 
-CUT = 0.5  # average-linkage distance cut (1 - cosine) for articles with text; see docs/clustering.md
+CUT = 0.55  # average-linkage distance cut (1 - cosine) for articles with text; see docs/clustering.md
 CUT_HEADLINES = 0.85  # ... and for pairs in which either doc is a bare headline (short texts are less similar)
 SAME_SOURCE_PENALTY = 0.12  # added to the distance between two articles of one outlet ...
 SAME_SOURCE_EXEMPT = 0.6  # ... unless they are at least this similar
@@ -52,7 +52,7 @@ MAX_COMPONENT = 1000  # a larger component is clustered in time-ordered slices o
 NEIGHBOURS = 20  # candidate neighbours kept per doc
 CAND_FLOOR = 0.05  # ... with at least this rare-word cosine
 W_EMBED = 0.7  # share of the embedding cosine (embeddings.py) in a pair's similarity
-EVIDENCE, EVIDENCE_MAX = 0.1, 0.2  # similarity added per specific name/figure shared beyond the first, and at most
+EVIDENCE, EVIDENCE_MAX, EVIDENCE_FREE = 0.15, 0.3, 2  # similarity added per specific name/figure shared beyond the first EVIDENCE_FREE, at most EVIDENCE_MAX
 SMALL_GROUP = 40  # groups up to this size get their pair distances in one batch; larger ones a dense matrix
 
 
@@ -135,9 +135,10 @@ class _Signals:
     K: csr_matrix | None = None  # specific names and figures (features.featurize): shared ones add EVIDENCE each
 
     def _evidence(self, shared: np.ndarray) -> np.ndarray:
-        """Similarity added for `shared` specific names/figures in common: the first is free (a lab's own
-        name is shared by all its news), each further one adds EVIDENCE, up to EVIDENCE_MAX in all."""
-        return np.minimum(np.maximum(shared - 1.0, 0.0) * EVIDENCE, EVIDENCE_MAX)
+        """Similarity added for `shared` specific names/figures in common: the first EVIDENCE_FREE are free
+        (an organisation's name and its city are shared by all its news), each further one adds EVIDENCE,
+        up to EVIDENCE_MAX in all."""
+        return np.minimum(np.maximum(shared - EVIDENCE_FREE, 0.0) * EVIDENCE, EVIDENCE_MAX)
 
     def pairs(self, I: np.ndarray, J: np.ndarray, batch: int = 50000) -> np.ndarray:
         out = np.empty(len(I))

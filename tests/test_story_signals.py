@@ -124,7 +124,7 @@ def test_shared_specific_evidence_raises_similarity_beyond_the_first_item():
     no_evidence = type(sig)(sig.X, sig.E, sig.w, None)
     i, j = np.array([0, 0]), np.array([1, 2])
     with_k, without = sig.pairs(i, j), no_evidence.pairs(i, j)
-    assert with_k[0] - without[0] > 0.1  # four specific items shared
+    assert with_k[0] - without[0] > 0.1  # four specific items shared (two names, two figures)
     assert with_k[1] == pytest.approx(without[1])  # none shared
 
 
@@ -149,3 +149,23 @@ def test_embedding_model_that_cannot_load_fails_with_one_clear_error(monkeypatch
     monkeypatch.setattr(wordllama.WordLlama, "load", broken)
     with pytest.raises(ModelError, match="cannot load the embedding model shipped in the 'wordllama' package"):
         embeddings.embed(["a title"])
+
+
+def test_fast_embedding_equals_the_packages_own():
+    texts = ["Helix Labs unveils Orion-4, a model that rewrites its own training code.",
+             "“Quoted” words — and Übersee-Bank's $65 billion; 3x faster!", "The the THE", "one"]
+    mine = embeddings.embed(texts)
+    theirs = embeddings.model().embed(texts, norm=True)
+    assert np.allclose(mine, theirs, atol=1e-5)
+
+
+def test_demo_corpus_on_subject_events_in_at_most_12_stories_and_no_wrong_merge():
+    from monitor.demo import load_corpus
+    from monitor.evaluate import pairwise
+
+    arts = [a for a in load_corpus().articles if a.relevant and not a.copy_of]
+    docs = [Doc(a.id, a.title, "\n\n".join(a.paragraphs), a.outlet, a.published) for a in arts]
+    got = cluster_docs(docs)
+    assert len({a.story for a in arts}) == 10
+    assert len(set(got.tolist())) <= 12  # measured 12
+    assert pairwise([a.story for a in arts], got.tolist())[0] == 1.0  # no two events share a story
