@@ -1,24 +1,29 @@
 """Group articles from different outlets about the same event into stories.
 
-Features (monitor/features.py; see docs/clustering.md for the measurements behind them): TF-IDF of
-word 1-2 grams over the title and the lead, TF-IDF of char_wb 3-5 grams of the title, and a block of
-"what coverage of one event shares": numbers and names. Similarity is cosine. Pairs further apart in
-time than the window cannot link, and two articles of one outlet pay a distance penalty unless
-nearly identical.
+Signals (monitor/features.py, background.py, embeddings.py; docs/clustering.md has the measurements
+behind every constant): TF-IDF of words, title char n-grams and names/numbers, each term weighted by
+the docs' IDF blended with an English background frequency (so five docs weigh a lab's name as well
+as fifty thousand do); the cosine of static sentence embeddings (wordllama, offline), mixed in at
+W_EMBED; and a bonus for each specific name or figure two docs share beyond the first EVIDENCE_FREE.
+Pairs further apart in time than the window cannot link, and two articles of one outlet pay a
+distance penalty unless nearly identical. A pair in which either doc is a bare headline is cut at
+CUT_HEADLINES, other pairs at CUT.
 
 Clustering is scipy average linkage cut at a distance, made to scale: features are fitted once per
-run (char n-grams once per distinct word); each doc's candidates are its NEIGHBOURS nearest docs by
-cosine over the rarer words and names (rare for a window's worth of docs), searched in time order
-against the docs of its window only; candidate pairs whose penalised distance passes the cut form a
-graph, and each connected component is clustered alone (components over MAX_COMPONENT docs in time
-slices). Time and memory grow with docs x window size, not docs squared. Components of up to
-SMALL_GROUP docs get all their pair distances in one batch (tens of thousands of small components
-are the common case); larger ones a dense matrix over only the columns they use.
+call (char n-grams and embedding tokens once per distinct word); each doc's candidates are its
+NEIGHBOURS nearest docs by cosine over the rarer words and names (rare for a window's worth of docs),
+searched in time order against the docs of its window only; candidate pairs whose penalised
+distance passes the cut form a graph, and each connected component is clustered alone (components
+over MAX_COMPONENT docs in time slices). Time and memory grow with docs x window size, not docs
+squared. Components of up to SMALL_GROUP docs get all their pair distances in one batch (tens of
+thousands of small components are the common case); larger ones a dense matrix over only the
+columns they use.
 
-`assign()` (`monitor run`) clusters the new docs with the existing stories of the window that they
-come close to; two existing stories never merge and existing docs never move. `cluster_lines()`
-(`monitor cluster`) clusters a whole file at once with the same features and rules. `related()`
-finds similar other stories for "related stories" links.
+`cluster_docs()` is the clustering (deterministic, independent of input order). `cluster_lines()`
+(`monitor cluster`) reads JSON lines into it, and with `explanations` collects explain.py's reasons.
+`assign()` is the previous incremental form for `monitor run` (two existing stories never merge;
+existing docs never move), kept until the run re-clusters its window with `cluster_docs`.
+`related()` finds similar other stories for "related stories" links.
 """
 
 from __future__ import annotations

@@ -1,13 +1,16 @@
 """Features for story clustering: what each article says, as weighted sparse vectors.
 
-`featurize(docs)` turns articles into two matrices: X, the weighted, L2-normalised join of three
-TF-IDF blocks (word 1-2 grams of the title, counted TITLE_TIMES times, and of the lead; char_wb 3-5
-grams of the title; numbers and names), whose row products are the cosine similarities clustering
-uses; and R, the rarer word and name columns alone, used only to find candidate neighbours. IDF is
-fitted on the docs given (the whole file, or the window of `cluster.assign()`). Also here: the
-article record `Doc`, and the publication times and outlet ids that the distance rules need.
-Weights and sizes are module constants so that benchmarks/cluster_eval.py can try others; the
-measurements behind them are in docs/clustering.md.
+`featurize(docs)` gives three matrices. X: the weighted, L2-normalised join of three blocks (word
+1-2 grams of the title, counted TITLE_TIMES times, and of the lead; char_wb 3-5 grams of the title;
+numbers, names, two-word names and multiples), whose row products are cosine similarities. Word and
+name weights are sublinear TF x a blend of the docs' own IDF and the background weight of
+monitor/background.py (BG_WORDS, BG_NAMES), so they mean the same in a window of 5 docs as of
+50,000. R: the rarer word and name columns alone, used only to find candidate neighbours. K: 0/1
+columns of the specific names and figures (two-word names, multiples, numbers that are not years or
+small counts), whose row products count what two docs share. Also here: the article record `Doc`,
+what the embedding reads of each doc, and the publication times and outlet ids that the distance
+rules need. Weights and sizes are module constants so that benchmarks/cluster_eval.py can try
+others; the measurements behind them are in docs/clustering.md.
 
 Speed: tokens are mapped to ids once per distinct token (a C-level map over a dict) and counted with
 numpy, never as per-doc lists of gram strings; the matrices are the ones CountVectorizer would give
