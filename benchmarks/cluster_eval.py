@@ -92,7 +92,7 @@ KNOBS = {"cut": (cluster, "CUT"), "cut_hl": (cluster, "CUT_HEADLINES"), "same_ou
          "title_times": (features, "TITLE_TIMES"), "w_words": (features, "W_WORDS"), "w_chars": (features, "W_CHARS"),
          "w_names": (features, "W_NAMES"), "lead_words": (features, "LEAD_WORDS"), "w_embed": (cluster, "W_EMBED"),
          "bg_words": (features, "BG_WORDS"), "bg_names": (features, "BG_NAMES"), "embed_words": (features, "EMBED_WORDS"),
-         "same_exempt": (cluster, "SAME_SOURCE_EXEMPT"), "evidence": (cluster, "EVIDENCE"), "evidence_max": (cluster, "EVIDENCE_MAX"), "evidence_free": (cluster, "EVIDENCE_FREE")}
+         "same_exempt": (cluster, "SAME_SOURCE_EXEMPT"), "evidence": (cluster, "EVIDENCE"), "evidence_max": (cluster, "EVIDENCE_MAX"), "evidence_free": (cluster, "EVIDENCE_FREE"), "centre": (cluster, "CENTRE_PRIOR")}
 
 
 @contextmanager

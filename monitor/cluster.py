@@ -43,7 +43,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial.distance import squareform
 
 from monitor.errors import ClusterError
-from monitor.embeddings import embed
+from monitor.embeddings import centre, embed
 from monitor.features import Doc, embedding_texts, featurize, has_text, sources, times as doc_times
 
 __all__ = ["Doc", "assign", "cluster_docs", "cluster_lines", "related"]
@@ -56,6 +56,7 @@ TIME_PENALTY = 0.08  # added distance at a gap of one full window (linear in the
 MAX_COMPONENT = 1000  # a larger component is clustered in time-ordered slices of this size
 NEIGHBOURS = 20  # candidate neighbours kept per doc
 CAND_FLOOR = 0.05  # ... with at least this rare-word cosine
+CENTRE_PRIOR = 3000.0  # the docs' mean embedding is removed x n / (n + this) (embeddings.centre); < 0: never
 W_EMBED = 0.7  # share of the embedding cosine (embeddings.py) in a pair's similarity
 EVIDENCE, EVIDENCE_MAX, EVIDENCE_FREE = 0.15, 0.3, 2  # similarity added per specific name/figure shared beyond the first EVIDENCE_FREE, at most EVIDENCE_MAX
 SMALL_GROUP = 40  # groups up to this size get their pair distances in one batch; larger ones a dense matrix
@@ -262,7 +263,7 @@ def _edges(sig: _Signals, R, times, src, fac, window_days, cut, rows=None):
 def signals(docs: Sequence[Doc], window_days: float = 4) -> tuple[_Signals, csr_matrix]:
     """The docs' similarity signals and the rare-word rows that find candidates (fitted on `docs`)."""
     X, R, K = featurize(docs, window_days)
-    E = embed(embedding_texts(docs)) if W_EMBED > 0 else None
+    E = centre(embed(embedding_texts(docs)), CENTRE_PRIOR) if W_EMBED > 0 else None
     return _Signals(X, E, W_EMBED, K), R
 
 

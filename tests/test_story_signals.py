@@ -169,3 +169,15 @@ def test_demo_corpus_on_subject_events_in_at_most_12_stories_and_no_wrong_merge(
     assert len({a.story for a in arts}) == 10
     assert len(set(got.tolist())) <= 12  # measured 12
     assert pairwise([a.story for a in arts], got.tolist())[0] == 1.0  # no two events share a story
+
+
+def test_centring_removes_the_shared_direction_of_a_large_set_but_not_of_a_small_one():
+    rng = np.random.default_rng(3)
+    common = rng.normal(size=embeddings.DIM)
+    E = common + 0.5 * rng.normal(size=(27000, embeddings.DIM))  # 27,000 docs: 90% of the mean removed
+    E = (E / np.linalg.norm(E, axis=1, keepdims=True)).astype(np.float32)
+    before = float((E[:200] @ E[200:400].T).mean())
+    after = embeddings.centre(E, 3000.0)
+    assert before > 0.5 and abs(float((after[:200] @ after[200:400].T).mean())) < 0.2
+    small = embeddings.centre(E[:5], 3000.0)  # five reports of one story keep what they share
+    assert float((small @ small.T)[np.triu_indices(5, 1)].mean()) > before - 0.01
