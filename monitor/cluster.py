@@ -48,7 +48,7 @@ from monitor.features import Doc, embedding_texts, featurize, has_text, sources,
 
 __all__ = ["Doc", "assign", "cluster_docs", "cluster_lines", "related"]
 
-CUT = 0.55  # average-linkage distance cut (1 - cosine) for articles with text; see docs/clustering.md
+CUT = 0.55  # average-linkage distance cut (1 - mixed similarity) for articles with text; see docs/clustering.md
 CUT_HEADLINES = 0.85  # ... and for pairs in which either doc is a bare headline (short texts are less similar)
 SAME_SOURCE_PENALTY = 0.12  # added to the distance between two articles of one outlet ...
 SAME_SOURCE_EXEMPT = 0.6  # ... unless they are at least this similar

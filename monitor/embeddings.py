@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 from scipy.sparse import csr_matrix
-from sklearn.feature_extraction.text import CountVectorizer
 
 from monitor.errors import ModelError
+from monitor.features import _Ids, _token_ids
 
 DIM = 256
 CHUNK = 10_000  # distinct words tokenised per call (the tokenizer pads a batch to its longest word)
@@ -50,12 +50,13 @@ def embed(texts: Sequence[str]) -> np.ndarray:
     if not texts:
         return np.zeros((0, DIM), dtype=np.float32)
     m = model()
-    words = CountVectorizer(analyzer=str.split, lowercase=False, dtype=np.float32)
-    try:
-        C = words.fit_transform(texts)  # texts x distinct words
-    except ValueError:  # no words at all
+    index: dict[str, int] = {}
+    ids, lens = _token_ids(texts, str.split, _Ids(lambda w: index.setdefault(w, len(index))))
+    if not index:  # no words at all
         return np.zeros((len(texts), DIM), dtype=np.float32)
-    vocab = words.get_feature_names_out().tolist()
+    doc = np.repeat(np.arange(len(texts), dtype=np.int32), lens)
+    C = csr_matrix((np.ones(len(ids), dtype=np.float32), (doc, ids)), shape=(len(texts), len(index)))  # texts x words
+    vocab = list(index)
     V = m.embedding.shape[0]
     rows, cols = [], []
     for s in range(0, len(vocab), CHUNK):
