@@ -34,6 +34,15 @@ def test_five_reports_join_even_when_they_are_the_whole_window():
     assert len(set(got.tolist())) == 1
 
 
+def test_five_reports_stay_one_story_as_they_arrive_one_by_one():
+    # what re-clustering the window each hourly run sees: the reports so far, alone in the window
+    for k in range(2, len(FIVE) + 1):
+        assert len(set(cluster_docs(FIVE[:k]).tolist())) == 1, f"split after {k} reports"
+    with_others = [*FIVE[:3], RIVAL[0], OFF_TOPIC[0]]
+    got = partition(cluster_docs(with_others), with_others)
+    assert frozenset(["f1", "f2", "f3"]) in got and frozenset(["r1"]) in got
+
+
 def test_partition_does_not_depend_on_input_order():
     docs = [*FIVE, *RIVAL, *OFF_TOPIC]
     want = partition(cluster_docs(docs), docs)
