@@ -2,12 +2,12 @@
 
     .venv/bin/python benchmarks/data/make_synthetic.py     # once: writes benchmarks/data/synthetic.jsonl
     .venv/bin/python benchmarks/cluster_eval.py            # table of precision/recall/F1 + timings
-    .venv/bin/python benchmarks/cluster_eval.py --scale    # also 10k headlines / 100k articles / assign() timings
+    .venv/bin/python benchmarks/cluster_eval.py --scale    # also 10k headlines / 100k articles timings (new articles into an archive: bench_story_runs.py)
     .venv/bin/python benchmarks/cluster_eval.py --profile 20000   # where the time goes
 
     .venv/bin/python benchmarks/cluster_eval.py --tune     # candidate settings: tuning half vs held-out half
 
-Every set is run through `cluster_lines`, the code path of `monitor cluster` (and of `assign()`).
+Every set is run through `cluster_lines`, the code path of `monitor cluster` (and of each `monitor run`'s window).
 Sets: the hand-written realistic headlines (benchmarks/data/realistic.jsonl, built by
 make_realistic.py; all headlines, and the ~280 with a lead "with text"), each split into the tuning
 half and the held-out half of its events; the synthetic articles with their leads and the same
@@ -90,7 +90,9 @@ def realistic_sets() -> dict[str, list[dict]]:
 # What --tune may change: name -> (module, constant); "window" is cluster_lines' window_days.
 KNOBS = {"cut": (cluster, "CUT"), "cut_hl": (cluster, "CUT_HEADLINES"), "same_outlet": (cluster, "SAME_SOURCE_PENALTY"), "time": (cluster, "TIME_PENALTY"),
          "title_times": (features, "TITLE_TIMES"), "w_words": (features, "W_WORDS"), "w_chars": (features, "W_CHARS"),
-         "w_names": (features, "W_NAMES"), "lead_words": (features, "LEAD_WORDS")}
+         "w_names": (features, "W_NAMES"), "lead_words": (features, "LEAD_WORDS"), "w_embed": (cluster, "W_EMBED"),
+         "bg_words": (features, "BG_WORDS"), "bg_names": (features, "BG_NAMES"), "embed_words": (features, "EMBED_WORDS"),
+         "same_exempt": (cluster, "SAME_SOURCE_EXEMPT"), "evidence": (cluster, "EVIDENCE"), "evidence_max": (cluster, "EVIDENCE_MAX"), "evidence_free": (cluster, "EVIDENCE_FREE"), "centre": (cluster, "CENTRE_PRIOR")}
 
 
 @contextmanager
@@ -108,30 +110,57 @@ def setting(**kw):
 
 
 def unit_cases(window: float) -> str:
-    """The two stated requirements of tests/test_cluster.py under the current constants: 'ok' or what broke."""
-    from tests import test_cluster as t
+    """The stated requirements of tests/test_cluster.py and tests/test_story_signals.py under the current
+    constants: 'ok' or what broke."""
+    from tests import coverage_cases as c, test_cluster as t
 
-    got = cluster.assign([t.HELIX_A, t.HELIX_B, t.HELIX_JOBS, t.LETTER, *t.NOISE], [], window_days=window)
     broke = []
+    docs = [t.HELIX_A, t.HELIX_B, t.HELIX_JOBS, t.LETTER, *t.NOISE]
+    got = {d.id: int(lab) for d, lab in zip(docs, cluster.cluster_docs(docs, window_days=window))}
     if got["a1"] != got["a2"]:
         broke.append("reports split")
     if got["a4"] == got["a1"]:
         broke.append("job posting joins")
     if got["a3"] == got["a1"]:
         broke.append("letter joins")
+    docs = [*c.FIVE, *c.RIVAL, *c.OFF_TOPIC]
+    lab = dict(zip((d.id for d in docs), cluster.cluster_docs(docs, window_days=window).tolist()))
+    if len({lab[d.id] for d in c.FIVE}) > 1:
+        broke.append(f"five reports in {len({lab[d.id] for d in c.FIVE})}")
+    if lab["r1"] != lab["r2"]:
+        broke.append("rival split")
+    if lab["r1"] in {lab[d.id] for d in c.FIVE}:
+        broke.append("rival joins")
+    if len({lab[d.id] for d in c.OFF_TOPIC} | {lab["f1"], lab["r1"]}) < 5:
+        broke.append("off-topic joins")
     return ", ".join(broke) or "ok"
+
+
+def coverage_sets() -> dict[str, list[dict]]:
+    """The hand-written long-text coverage (benchmarks/data/coverage.jsonl, built by make_coverage.py):
+    tuning file and held-out file, as written (texts and bare headlines) and as headlines only."""
+    path = ROOT / "benchmarks" / "data" / "coverage.jsonl"
+    rows = load(path) if path.exists() else []
+    out = {}
+    for split, label in (("tune", "tuning file"), ("held", "held-out file")):
+        part = [r for r in rows if r["split"] == split]
+        out[f"coverage, {label}"] = part
+        out[f"coverage headlines, {label}"] = [dict(r, text="") for r in part]
+    return out
 
 
 def tune_sets() -> dict[str, list[dict]]:
     syn = load(ROOT / "benchmarks" / "data" / "synthetic.jsonl")
     on = [r for r in demo_rows() if r["relevant"]]
-    return {**realistic_sets(), "synthetic, title + lead": syn,
+    return {**realistic_sets(), **coverage_sets(), "synthetic, title + lead": syn,
             "synthetic, headlines only": [dict(r, text="") for r in syn],
             "demo on-subject": on, "demo on-subject, headlines only": [dict(r, text="") for r in on]}
 
 
 SHORT = {"realistic headlines, tuning half": "real hl tune", "realistic headlines, held-out half": "real hl held",
          "realistic with text, tuning half": "real txt tune", "realistic with text, held-out half": "real txt held",
+         "coverage, tuning file": "cov tune", "coverage, held-out file": "cov held",
+         "coverage headlines, tuning file": "cov hl tune", "coverage headlines, held-out file": "cov hl held",
          "synthetic, title + lead": "syn txt", "synthetic, headlines only": "syn hl", "demo on-subject": "demo txt",
          "demo on-subject, headlines only": "demo hl"}
 
@@ -193,32 +222,12 @@ def _one_scale(label: str, n: int, headlines: bool) -> None:
     print(f"| {label} | {len(rows)} | {secs:.1f} | {peak:.0f} | {len(set(pred))} |", flush=True)
 
 
-def _assign_in_archive(n: int = 100_000, new: int = 100) -> None:
-    from datetime import datetime
-
-    rows = synthetic(n + new)
-    rows.sort(key=lambda r: r["published"])
-    mid = len(rows) // 2
-    fresh, archive = rows[mid : mid + new], rows[:mid] + rows[mid + new :]
-
-    def doc(r):
-        return cluster.Doc(r["id"], r["title"], r["text"], r["source"], datetime.fromisoformat(r["published"]))
-
-    existing = [(doc(r), int(r["story"][1:])) for r in archive]
-    t0 = time.perf_counter()
-    got = cluster.assign([doc(r) for r in fresh], existing)
-    secs = time.perf_counter() - t0
-    joined = sum(isinstance(v, int) for v in got.values())
-    print(f"assign(): {new} new docs into a {len(archive)}-doc archive: {secs:.2f} s ({joined} joined existing stories)")
-
-
 def scale() -> None:
     """Each case in its own process, so that its peak memory (max RSS) is its own."""
     print("| case | articles | seconds | peak RSS MB | stories |\n|---|---|---|---|---|", flush=True)
     for label, n, headlines in (("10k headlines", 10_000, True), ("10k articles", 10_000, False),
                                 ("100k articles", 100_000, False)):
         subprocess.run([sys.executable, __file__, "--case", label, str(n), str(int(headlines))], check=True)
-    subprocess.run([sys.executable, __file__, "--assign"], check=True)
 
 
 def profile(n: int) -> None:
@@ -238,13 +247,9 @@ if __name__ == "__main__":
     ap.add_argument("--tune", action="store_true", help="candidate settings: tuning half vs held-out half")
     ap.add_argument("--grid", default="", help='joint grid for --tune, e.g. "cut=0.8,0.85;w_chars=0.8,1.2"')
     ap.add_argument("--case", nargs=3, help=argparse.SUPPRESS)
-    ap.add_argument("--assign", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.case:
         _one_scale(args.case[0], int(args.case[1]), args.case[2] == "1")
-        sys.exit(0)
-    if args.assign:
-        _assign_in_archive()
         sys.exit(0)
     if args.profile:
         profile(args.profile)
@@ -259,7 +264,7 @@ if __name__ == "__main__":
     syn = load(ROOT / "benchmarks" / "data" / "synthetic.jsonl")
     demo = demo_rows()
     on = [r for r in demo if r["relevant"]]
-    table({**realistic_sets(), "synthetic, title + lead": syn, "synthetic, headlines only": [dict(r, text="") for r in syn],
+    table({**realistic_sets(), **coverage_sets(), "synthetic, title + lead": syn, "synthetic, headlines only": [dict(r, text="") for r in syn],
            "demo corpus, all": demo, "demo corpus, all, headlines only": [dict(r, text="") for r in demo],
            "demo corpus, on-subject": on, "demo corpus, on-subject, headlines only": [dict(r, text="") for r in on]})
     if args.scale:

@@ -116,21 +116,28 @@ def export(config_path: str) -> None:
 
 @main.command(name="cluster")
 @click.argument("file", type=click.File("r", encoding="utf-8"))
-def cluster_command(file) -> None:
+@click.option("--explain", is_flag=True,
+              help="Also print to stderr, for each story of 2+ articles, why they were joined: shared names, "
+                   "figures and words, and their similarities (stdout is unchanged).")
+def cluster_command(file, explain) -> None:
     """Group the articles of a JSON Lines file into stories, with no database or network.
 
     Input lines: {"id", "title", "text", "url", "source", "published"}; output one line per input:
-    {"id", "story"}. Same code as `monitor run`.
+    {"id", "story"}. Same code as `monitor run`. With --explain, one line per story of two or more
+    articles on stderr: "story N: ...; shared names/figures: ...; shared words: ...; similarity ...".
 
-    Example: monitor cluster articles.jsonl > stories.jsonl
+    Example: monitor cluster articles.jsonl --explain > stories.jsonl 2> why.txt
     """
     from .cluster import cluster_lines
 
+    notes: list | None = [] if explain else None
     try:
-        for line in cluster_lines(file):
+        for line in cluster_lines(file, explanations=notes):
             click.echo(line)
     except MonitorError as exc:
         _fail(exc)
+    for note in notes or ():
+        click.echo(note.line(), err=True)
 
 
 @main.command()

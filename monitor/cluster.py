@@ -1,24 +1,28 @@
 """Group articles from different outlets about the same event into stories.
 
-Features (monitor/features.py; see docs/clustering.md for the measurements behind them): TF-IDF of
-word 1-2 grams over the title and the lead, TF-IDF of char_wb 3-5 grams of the title, and a block of
-"what coverage of one event shares": numbers and names. Similarity is cosine. Pairs further apart in
-time than the window cannot link, and two articles of one outlet pay a distance penalty unless
-nearly identical.
+Signals (monitor/features.py, background.py, embeddings.py; docs/clustering.md has the measurements
+behind every constant): TF-IDF of words, title char n-grams and names/numbers, each term weighted by
+the docs' IDF blended with an English background frequency (so five docs weigh a lab's name as well
+as fifty thousand do); the cosine of static sentence embeddings (wordllama, offline), mixed in at
+W_EMBED; and a bonus for each specific name or figure two docs share beyond the first EVIDENCE_FREE.
+Pairs further apart in time than the window cannot link, and two articles of one outlet pay a
+distance penalty unless nearly identical. A pair in which either doc is a bare headline is cut at
+CUT_HEADLINES, other pairs at CUT.
 
 Clustering is scipy average linkage cut at a distance, made to scale: features are fitted once per
-run (char n-grams once per distinct word); each doc's candidates are its NEIGHBOURS nearest docs by
-cosine over the rarer words and names (rare for a window's worth of docs), searched in time order
-against the docs of its window only; candidate pairs whose penalised distance passes the cut form a
-graph, and each connected component is clustered alone (components over MAX_COMPONENT docs in time
-slices). Time and memory grow with docs x window size, not docs squared. Components of up to
-SMALL_GROUP docs get all their pair distances in one batch (tens of thousands of small components
-are the common case); larger ones a dense matrix over only the columns they use.
+call (char n-grams and embedding tokens once per distinct word); each doc's candidates are its
+NEIGHBOURS nearest docs by cosine over the rarer words and names (rare for a window's worth of docs),
+searched in time order against the docs of its window only; candidate pairs whose penalised
+distance passes the cut form a graph, and each connected component is clustered alone (components
+over MAX_COMPONENT docs in time slices). Time and memory grow with docs x window size, not docs
+squared. Components of up to SMALL_GROUP docs get all their pair distances in one batch (tens of
+thousands of small components are the common case); larger ones a dense matrix over only the
+columns they use.
 
-`assign()` (`monitor run`) clusters the new docs with the existing stories of the window that they
-come close to; two existing stories never merge and existing docs never move. `cluster_lines()`
-(`monitor cluster`) clusters a whole file at once with the same features and rules. `related()`
-finds similar other stories for "related stories" links.
+`cluster_docs()` is the clustering (deterministic, independent of input order). `cluster_lines()`
+(`monitor cluster`) reads JSON lines into it, and with `explanations` collects explain.py's reasons.
+`monitor run` re-clusters each run's window with `cluster_docs` (stories.py; story ids by identity.py).
+`related()` finds similar other stories for "related stories" links.
 """
 
 from __future__ import annotations
@@ -38,19 +42,23 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial.distance import squareform
 
 from monitor.errors import ClusterError
-from monitor.features import Doc, featurize, has_text, sources, times as doc_times
+from monitor.embeddings import centre, embed
+from monitor.features import Doc, embedding_texts, featurize, has_text, sources, times as doc_times
 from monitor.text import valid_utf8
 
-__all__ = ["Doc", "assign", "cluster_docs", "cluster_lines", "related"]
+__all__ = ["Doc", "cluster_docs", "cluster_lines", "related"]
 
-CUT = 0.75  # average-linkage distance cut (1 - cosine) for articles with text; see docs/clustering.md
-CUT_HEADLINES = 0.93  # ... and for pairs in which either doc is a bare headline (short texts are less similar)
+CUT = 0.55  # average-linkage distance cut (1 - mixed similarity) for articles with text; see docs/clustering.md
+CUT_HEADLINES = 0.85  # ... and for pairs in which either doc is a bare headline (short texts are less similar)
 SAME_SOURCE_PENALTY = 0.12  # added to the distance between two articles of one outlet ...
 SAME_SOURCE_EXEMPT = 0.6  # ... unless they are at least this similar
 TIME_PENALTY = 0.08  # added distance at a gap of one full window (linear in the gap)
 MAX_COMPONENT = 1000  # a larger component is clustered in time-ordered slices of this size
 NEIGHBOURS = 20  # candidate neighbours kept per doc
 CAND_FLOOR = 0.05  # ... with at least this rare-word cosine
+CENTRE_PRIOR = 3000.0  # the docs' mean embedding is removed x n / (n + this) (embeddings.centre); < 0: never
+W_EMBED = 0.7  # share of the embedding cosine (embeddings.py) in a pair's similarity
+EVIDENCE, EVIDENCE_MAX, EVIDENCE_FREE = 0.15, 0.3, 2  # similarity added per specific name/figure shared beyond the first EVIDENCE_FREE, at most EVIDENCE_MAX
 SMALL_GROUP = 40  # groups up to this size get their pair distances in one batch; larger ones a dense matrix
 
 
@@ -122,12 +130,49 @@ def _candidates(R: csr_matrix, times: np.ndarray, window_days: float, rows: np.n
     return code // n, code % n
 
 
-def _pair_sims(X: csr_matrix, I: np.ndarray, J: np.ndarray, batch: int = 50000) -> np.ndarray:
-    out = np.empty(len(I))
-    for s in range(0, len(I), batch):
-        a, b = X[I[s : s + batch]], X[J[s : s + batch]]
-        out[s : s + batch] = np.asarray(a.multiply(b).sum(axis=1)).ravel()
-    return out
+@dataclasses.dataclass(frozen=True)
+class _Signals:
+    """What the similarity of two docs is made of: the sparse TF-IDF rows X and the embedding rows E
+    (None: word features alone), mixed as (1 - w) x cosine(X) + w x cosine(E)."""
+
+    X: csr_matrix
+    E: np.ndarray | None = None
+    w: float = 0.0
+    K: csr_matrix | None = None  # specific names and figures (features.featurize): shared ones add EVIDENCE each
+
+    def _evidence(self, shared: np.ndarray) -> np.ndarray:
+        """Similarity added for `shared` specific names/figures in common: the first EVIDENCE_FREE are free
+        (an organisation's name and its city are shared by all its news), each further one adds EVIDENCE,
+        up to EVIDENCE_MAX in all."""
+        return np.minimum(np.maximum(shared - EVIDENCE_FREE, 0.0) * EVIDENCE, EVIDENCE_MAX)
+
+    def pairs(self, I: np.ndarray, J: np.ndarray, batch: int = 50000) -> np.ndarray:
+        out = np.empty(len(I))
+        for s in range(0, len(I), batch):
+            i, j = I[s : s + batch], J[s : s + batch]
+            sim = np.asarray(self.X[i].multiply(self.X[j]).sum(axis=1)).ravel()
+            if self.E is not None:
+                sim = (1.0 - self.w) * sim + self.w * np.einsum("ij,ij->i", self.E[i], self.E[j], dtype=np.float64)
+            if self.K is not None and EVIDENCE > 0:
+                sim = sim + self._evidence(np.asarray(self.K[i].multiply(self.K[j]).sum(axis=1), dtype=np.float64).ravel())
+            out[s : s + batch] = sim
+        return out
+
+    def block(self, idx: np.ndarray) -> np.ndarray:
+        """Full similarity matrix of the docs `idx`."""
+        Xc = self.X[idx]
+        # only the columns these docs use: a transpose over all of X's columns costs that much per group
+        cols, inv = np.unique(Xc.indices, return_inverse=True)
+        Xc = csr_matrix((Xc.data, inv.ravel().astype(Xc.indices.dtype), Xc.indptr), shape=(len(idx), len(cols)))
+        sim = (Xc @ Xc.T).toarray()
+        if self.E is not None:
+            Ec = self.E[idx]
+            sim *= 1.0 - self.w
+            sim += self.w * (Ec @ Ec.T)
+        if self.K is not None and EVIDENCE > 0:
+            Kc = self.K[idx]
+            sim += self._evidence((Kc @ Kc.T).toarray().astype(np.float64))
+        return sim
 
 
 def _linkage_labels(cond: np.ndarray, size: int, cut: float) -> np.ndarray:
@@ -151,12 +196,8 @@ def _linkage_labels(cond: np.ndarray, size: int, cut: float) -> np.ndarray:
     return np.array([number.setdefault(owner[i], len(number) + 1) for i in range(size)])
 
 
-def _dense_dist(X: csr_matrix, idx: np.ndarray, times, src, fac, window_days: float) -> np.ndarray:
-    Xc = X[idx]
-    # only the columns these docs use: a transpose over all of X's columns costs that much per group
-    cols, inv = np.unique(Xc.indices, return_inverse=True)
-    Xc = csr_matrix((Xc.data, inv.ravel().astype(Xc.indices.dtype), Xc.indptr), shape=(len(idx), len(cols)))
-    sim = (Xc @ Xc.T).toarray()
+def _dense_dist(sig: _Signals, idx: np.ndarray, times, src, fac, window_days: float) -> np.ndarray:
+    sim = sig.block(idx)
     t, s, f = times[idx], src[idx], fac[idx]
     dist = _penalise(sim, t[:, None], t[None, :], s[:, None], s[None, :], f[:, None], f[None, :], window_days)
     np.fill_diagonal(dist, 0.0)
@@ -173,7 +214,7 @@ def _triu(size: int) -> tuple[np.ndarray, np.ndarray]:
     return _TRIU[size]
 
 
-def _group_dists(X, groups: list[np.ndarray], times, src, fac, window_days: float,
+def _group_dists(sig: _Signals, groups: list[np.ndarray], times, src, fac, window_days: float,
                  small: int = SMALL_GROUP) -> list[np.ndarray]:
     """Condensed distance vector of each group (sorted doc positions). Groups up to `small` docs are done
     together: all their pairs at once, so a few thousand groups cost a few array operations."""
@@ -181,7 +222,7 @@ def _group_dists(X, groups: list[np.ndarray], times, src, fac, window_days: floa
     by_size: dict[int, list[int]] = {}
     for k, g in enumerate(groups):
         if len(g) > small:
-            out[k] = _dense_dist(X, g, times, src, fac, window_days)
+            out[k] = _dense_dist(sig, g, times, src, fac, window_days)
         else:
             by_size.setdefault(len(g), []).append(k)
     for size, ks in by_size.items():
@@ -192,7 +233,7 @@ def _group_dists(X, groups: list[np.ndarray], times, src, fac, window_days: floa
         a, b = _triu(size)
         G = np.stack([groups[k] for k in ks])
         I, J = G[:, a].ravel(), G[:, b].ravel()
-        sims = _pair_sims(X, I, J)
+        sims = sig.pairs(I, J)
         dist = _penalise(sims, times[I], times[J], src[I], src[J], fac[I], fac[J], window_days)
         for row, k in zip(dist.reshape(len(ks), len(a)), ks):
             out[k] = row
@@ -211,24 +252,49 @@ def _components(n: int, I: np.ndarray, J: np.ndarray) -> list[np.ndarray]:
     return np.split(order, np.flatnonzero(np.diff(comp[order])) + 1)
 
 
-def _edges(X, R, times, src, fac, window_days, cut, rows=None):
+def _edges(sig: _Signals, R, times, src, fac, window_days, cut, rows=None):
     I, J = _candidates(R, times, window_days, rows)
-    sims = _pair_sims(X, I, J)
+    sims = sig.pairs(I, J)
     dist = _penalise(sims, times[I], times[J], src[I], src[J], fac[I], fac[J], window_days)
     keep = dist <= cut
     return I[keep], J[keep]
 
 
+def signals(docs: Sequence[Doc], window_days: float = 4) -> tuple[_Signals, csr_matrix]:
+    """The docs' similarity signals and the rare-word rows that find candidates (fitted on `docs`)."""
+    X, R, K = featurize(docs, window_days)
+    E = centre(embed(embedding_texts(docs)), CENTRE_PRIOR) if W_EMBED > 0 else None
+    return _Signals(X, E, W_EMBED, K), R
+
+
+def canonical_order(docs: Sequence[Doc]) -> np.ndarray:
+    """Positions of `docs` sorted by (time, title, text, outlet, id): clustering in this order makes the
+    partition independent of the order the docs were given in."""
+    def key(i: int):
+        d = docs[i]
+        t = d.published.timestamp() if d.published is not None else math.inf
+        return (t, d.title, d.text, d.source, d.id)
+
+    return np.array(sorted(range(len(docs)), key=key), dtype=np.int64)
+
+
 def cluster_docs(docs: Sequence[Doc], *, window_days: float = 4, cut: float | None = None) -> np.ndarray:
-    """Cluster labels (0..k-1) of `docs`: the same label means the same event."""
-    cut = CUT if cut is None else cut
+    """Cluster labels (0..k-1) of `docs`: the same label means the same event.
+
+    Deterministic and independent of the input order (the docs are clustered in `canonical_order`);
+    labels are numbered in the input order of each cluster's first doc. `cut` moves the text cut and
+    the headline cut by the same ratio.
+    """
     n = len(docs)
     if n == 0:
         return np.zeros(0, dtype=int)
-    X, R = featurize(docs, window_days)
+    order = canonical_order(docs)
+    docs = [docs[i] for i in order]
+    cut = CUT if cut is None else cut
+    sig, R = signals(docs, window_days)
     times, src = doc_times(docs), sources(docs)
-    fac = _factors(docs) * (CUT / cut)  # an explicit cut moves both cuts by the same ratio
-    I, J = _edges(X, R, times, src, fac, window_days, CUT)
+    fac = _factors(docs) * (CUT / cut)
+    I, J = _edges(sig, R, times, src, fac, window_days, CUT)
     pieces = []
     for group in _components(n, I, J):
         if len(group) > MAX_COMPONENT:  # pathological chaining: slice by time
@@ -237,73 +303,16 @@ def cluster_docs(docs: Sequence[Doc], *, window_days: float = 4, cut: float | No
             pieces.extend(group[s : s + MAX_COMPONENT] for s in range(0, len(group), MAX_COMPONENT))
         else:
             pieces.append(group)
-    labels = np.empty(n, dtype=int)
+    sorted_labels = np.empty(n, dtype=int)
     next_label = 0
-    for piece, cond in zip(pieces, _group_dists(X, pieces, times, src, fac, window_days)):
+    for piece, cond in zip(pieces, _group_dists(sig, pieces, times, src, fac, window_days)):
         sub = _linkage_labels(cond, len(piece), CUT)
-        labels[piece] = sub - 1 + next_label
+        sorted_labels[piece] = sub - 1 + next_label
         next_label += int(sub.max())
-    return labels
-
-
-def assign(new: Sequence[Doc], existing: Sequence[tuple[Doc, int]], *, window_days: float = 4) -> dict[str, int | str]:
-    """Story of each new doc: an existing story id (int) it joins, or a label (str) for a new story.
-
-    New docs with the same label form one new story. Only existing docs within `window_days` of the
-    new docs' time span are considered (all of them when times are unknown). Existing stories stay
-    as they are: the new docs and the existing stories they come close to are clustered by average
-    linkage in which two different existing stories can never merge.
-    """
-    if not new:
-        return {}
-    nt = [d.published.timestamp() for d in new if d.published is not None]
-    lo, hi = (min(nt), max(nt)) if nt else (None, None)
-    span = window_days * 86400.0
-    window = []
-    for doc, story in existing:
-        if lo is not None and doc.published is not None:
-            ts = doc.published.timestamp()
-            if ts < lo - span or ts > hi + span:
-                continue
-        window.append((doc, story))
-    docs = [d for d, _ in window] + list(new)
-    nw, n = len(window), len(docs)
-    X, R = featurize(docs, window_days)
-    times, src = doc_times(docs), sources(docs)
-    fac = _factors(docs)
-    I, J = _edges(X, R, times, src, fac, window_days, CUT, rows=np.arange(nw, n))
-    stories = sorted({s for _, s in window})
-    node = {s: n + k for k, s in enumerate(stories)}
-    story_of = [s for _, s in window]
-    story = np.array(story_of, dtype=object)
-    links = np.array([node[s] for _, s in window], dtype=np.int64)
-    I = np.concatenate([I, np.arange(nw, dtype=np.int64)])
-    J = np.concatenate([J, links])
-    out: dict[str, int | str] = {}
-    groups = [g for g in (np.sort(g[g < n]) for g in _components(n + len(stories), I, J)) if np.any(g >= nw)]
-    for group, cond in zip(groups, _group_dists(X, groups, times, src, fac, window_days)):
-        old = group < nw
-        if old.sum() > 1:  # two docs of one existing story are one; of two stories, never
-            a, b = _triu(len(group))
-            both = old[a] & old[b]
-            cond = cond.copy()
-            cond[both] = np.where(story[group[a[both]]] == story[group[b[both]]], 0.0, 2.0)
-        clusters: dict[int, list[int]] = {}
-        for m, lab in zip(group.tolist(), _linkage_labels(cond, len(group), CUT).tolist()):
-            clusters.setdefault(lab, []).append(m)
-        for members in clusters.values():  # members in doc order: existing docs first
-            fresh = [m for m in members if m >= nw]
-            if not fresh:
-                continue
-            held = Counter(story_of[m] for m in members if m < nw)
-            if held:
-                top = max(held.values())
-                target: int | str = min(s for s, c in held.items() if c == top)
-            else:
-                target = f"new-{docs[fresh[0]].id}"
-            for m in fresh:
-                out[docs[m].id] = target
-    return out
+    labels = np.empty(n, dtype=int)
+    labels[order] = sorted_labels
+    number: dict[int, int] = {}
+    return np.array([number.setdefault(lab, len(number)) for lab in labels.tolist()], dtype=int)
 
 
 def _parse_time(value) -> datetime | None:
@@ -367,12 +376,13 @@ def _decoded(lines: Iterable[str]) -> Iterator[str]:
         yield line
 
 
-def cluster_lines(lines: Iterable[str], *, window_days: float = 4) -> Iterator[str]:
+def cluster_lines(lines: Iterable[str], *, window_days: float = 4, explanations: list | None = None) -> Iterator[str]:
     """`monitor cluster`: JSON lines in, one {"id", "story"} line out per input line, in input order.
 
-    All articles are clustered in one pass (features fitted once on the whole file; links only
-    within `window_days`), the batch form of what `assign()` does for `monitor run`. Story numbers
-    start at 1 and follow the input order of each story's first article.
+    All articles are clustered in one pass (`cluster_docs`: features fitted once on the whole file;
+    links only within `window_days`). Story numbers start at 1 and follow the input order of each
+    story's first article. With `explanations` (a list), one `explain.Explanation` per story of two or
+    more articles is appended to it before the first line is yielded (`monitor cluster --explain`).
     """
     docs: list[Doc] = []
     raw_ids: list = []
@@ -382,10 +392,13 @@ def cluster_lines(lines: Iterable[str], *, window_days: float = 4) -> Iterator[s
         ident, doc = _parse_line(line, lineno)
         raw_ids.append(ident)
         docs.append(dataclasses.replace(doc, id=str(len(docs))))  # positions: ids given twice stay two items
-    labels = cluster_docs(docs, window_days=window_days)
-    number: dict[int, int] = {}
+    labels = cluster_docs(docs, window_days=window_days)  # numbered in input order of first articles
+    if explanations is not None:
+        from monitor.explain import explain
+
+        explanations.extend(explain(docs, labels, raw_ids))
     for rid, lab in zip(raw_ids, labels.tolist()):
-        yield json.dumps({"id": rid, "story": number.setdefault(lab, len(number) + 1)}, ensure_ascii=False)
+        yield json.dumps({"id": rid, "story": lab + 1}, ensure_ascii=False)
 
 
 def related(stories: Sequence[tuple[int, str]], *, top: int = 3, floor: float = 0.2) -> dict[int, tuple[int, ...]]:
@@ -393,9 +406,9 @@ def related(stories: Sequence[tuple[int, str]], *, top: int = 3, floor: float = 
     if len(stories) < 2:
         return {sid: () for sid, _ in stories}
     docs = [Doc(id=str(sid), title=text) for sid, text in stories]
-    X, R = featurize(docs)
+    X, R, _ = featurize(docs)
     I, J = _candidates(R, np.full(len(docs), np.nan), 1.0)
-    sims = _pair_sims(X, I, J)
+    sims = _Signals(X).pairs(I, J)
     best: dict[int, list[tuple[float, int]]] = {i: [] for i in range(len(stories))}
     for i, j, s in zip(I.tolist(), J.tolist(), sims.tolist()):
         if s >= floor and not math.isnan(s):

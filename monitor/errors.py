@@ -9,6 +9,7 @@
     ├── StoreError     the SQLite database is corrupt, locked or cannot be written
     │   └── LockedError    another run holds the lock
     ├── ClusterError   bad input to `monitor cluster`
+    ├── ModelError     a model or table shipped in a package (embeddings, word frequencies) cannot load
     └── BuildError     the site could not be built or published
 """
 
@@ -56,6 +57,10 @@ class LockedError(StoreError):
 
 class ClusterError(MonitorError):
     """Bad input to the clustering command."""
+
+
+class ModelError(MonitorError):
+    """A model or data table that ships inside an installed package could not be loaded."""
 
 
 class BuildError(MonitorError):

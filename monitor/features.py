@@ -1,13 +1,16 @@
 """Features for story clustering: what each article says, as weighted sparse vectors.
 
-`featurize(docs)` turns articles into two matrices: X, the weighted, L2-normalised join of three
-TF-IDF blocks (word 1-2 grams of the title, counted TITLE_TIMES times, and of the lead; char_wb 3-5
-grams of the title; numbers and names), whose row products are the cosine similarities clustering
-uses; and R, the rarer word and name columns alone, used only to find candidate neighbours. IDF is
-fitted on the docs given (the whole file, or the window of `cluster.assign()`). Also here: the
-article record `Doc`, and the publication times and outlet ids that the distance rules need.
-Weights and sizes are module constants so that benchmarks/cluster_eval.py can try others; the
-measurements behind them are in docs/clustering.md.
+`featurize(docs)` gives three matrices. X: the weighted, L2-normalised join of three blocks (word
+1-2 grams of the title, counted TITLE_TIMES times, and of the lead; char_wb 3-5 grams of the title;
+numbers, names, two-word names and multiples), whose row products are cosine similarities. Word and
+name weights are sublinear TF x a blend of the docs' own IDF and the background weight of
+monitor/background.py (BG_WORDS, BG_NAMES), so they mean the same in a window of 5 docs as of
+50,000. R: the rarer word and name columns alone, used only to find candidate neighbours. K: 0/1
+columns of the specific names and figures (two-word names, multiples, numbers that are not years or
+small counts), whose row products count what two docs share. Also here: the article record `Doc`,
+what the embedding reads of each doc, and the publication times and outlet ids that the distance
+rules need. Weights and sizes are module constants so that benchmarks/cluster_eval.py can try
+others; the measurements behind them are in docs/clustering.md.
 
 Speed: tokens are mapped to ids once per distinct token (a C-level map over a dict) and counted with
 numpy, never as per-doc lists of gram strings; the matrices are the ones CountVectorizer would give
@@ -27,10 +30,14 @@ from scipy.sparse import csr_matrix, hstack
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer, TfidfTransformer
 from sklearn.preprocessing import normalize
 
+from monitor import background
+
 LEAD_WORDS = 150  # events are told in the lead
 TITLE_TIMES = 2  # the title's word grams are counted this many times (the lead's once)
 W_WORDS, W_CHARS, W_NAMES = 1.0, 0.8, 0.9  # block weights
 TEXT_MIN_WORDS = 8  # a doc with fewer words of text is treated as a bare headline
+BG_WORDS, BG_NAMES = 0.5, 0.5  # share of the background weight (background.py) in a word's / name's weight
+EMBED_WORDS = 60  # the embedding reads the title and this many words of the text
 CAND_MAX_DF, CAND_MIN_DF = 0.05, 60  # a word in more than this share of a window's docs (and > 60) makes no candidates
 
 
@@ -132,8 +139,8 @@ def _alphabetical_rank(strings: list[str]) -> np.ndarray:
     return rank
 
 
-def _count_matrix(n: int, doc: np.ndarray, code: np.ndarray, weight) -> csr_matrix:
-    """Counts per (doc, feature code), columns in increasing code order, only codes that occur."""
+def _count_matrix(n: int, doc: np.ndarray, code: np.ndarray, weight) -> tuple[csr_matrix, np.ndarray]:
+    """Counts per (doc, feature code), columns in increasing code order, only codes that occur; and the codes."""
     cols, col = np.unique(code, return_inverse=True)
     del code
     w = np.asarray(weight, dtype=np.int32)
@@ -142,11 +149,12 @@ def _count_matrix(n: int, doc: np.ndarray, code: np.ndarray, weight) -> csr_matr
     counts = csr_matrix((w, (doc.astype(np.int32), col.ravel().astype(np.int32))), shape=(n, len(cols)), dtype=np.int32)
     counts.sum_duplicates()
     counts.eliminate_zeros()
-    return counts
+    return counts, cols
 
 
-def _word_counts(titles: Sequence[str], bodies: Sequence[str]) -> csr_matrix:
-    """Counts of stemmed word 1-2 grams without stop words; the title's counted TITLE_TIMES times.
+def _word_counts(titles: Sequence[str], bodies: Sequence[str]) -> tuple[csr_matrix, np.ndarray]:
+    """Counts of stemmed word 1-2 grams without stop words; the title's counted TITLE_TIMES times; and
+    each column's background weight (background.py: a gram weighs as its rarer word).
 
     The same matrix as CountVectorizer over per-doc lists of "stem" and "stem stem" strings, made
     without those strings: a bigram's column is ordered by (rank of its first stem, rank of its
@@ -173,14 +181,23 @@ def _word_counts(titles: Sequence[str], bodies: Sequence[str]) -> csr_matrix:
     where = np.concatenate([part, part[:-1][pair]])
     del part, pair
     weight = np.where(where % 2 == 0, TITLE_TIMES, 1).astype(np.int32)
-    return _count_matrix(n, where // 2, code, weight)
+    counts, cols = _count_matrix(n, where // 2, code, weight)
+    by_rank = background.weights(sorted(stems), "words")
+    first, second = cols // width, cols % width - 1
+    bg = by_rank[first]
+    pair = second >= 0
+    bg[pair] = np.maximum(bg[pair], by_rank[second[pair]])
+    return counts, bg
 
 
-def _name_counts(titles: Sequence[str], bodies: Sequence[str]) -> csr_matrix:
-    """Counts of numbers and names: what coverage of one event shares.
+def _name_counts(titles: Sequence[str], bodies: Sequence[str]) -> tuple[csr_matrix, np.ndarray, np.ndarray]:
+    """Counts of numbers and names: what coverage of one event shares; each column's background weight; and
+    which columns are specific evidence (a two-word name, or a number that is not a year or a small count).
 
     Numbers and acronyms always; a capitalised word when it does not start a sentence, and not in
-    a title written in Title Case (which capitalises every word, so its capitals say nothing).
+    a title written in Title Case (which capitalises every word, so its capitals say nothing); and
+    two-word names: two capitalised words in a row within a sentence ("Jack Clark", "Mythos
+    Preview"; the first may start the sentence), not in a Title Case title.
     """
     n = len(titles)
     kinds: list[tuple[int, str, bool, bool]] = []
@@ -192,7 +209,7 @@ def _name_counts(titles: Sequence[str], bodies: Sequence[str]) -> csr_matrix:
     parts = [p for pair in zip(titles, bodies) for p in pair]
     ids, lens = _token_ids(parts, str.split, _Ids(make))
     if not kinds:
-        return csr_matrix((n, 0), dtype=np.int64)
+        return csr_matrix((n, 0), dtype=np.int64), np.zeros(0), np.zeros(0, dtype=bool)
     kind = np.array([k[0] for k in kinds], dtype=np.int8)[ids]
     ends = np.array([k[2] for k in kinds], dtype=bool)[ids]
     upper = np.array([k[3] for k in kinds], dtype=bool)[ids]
@@ -203,10 +220,50 @@ def _name_counts(titles: Sequence[str], bodies: Sequence[str]) -> csr_matrix:
     prev_end[1:] = ends[:-1]
     prev_end[(np.cumsum(lens) - lens)[lens > 0]] = True  # each part starts a sentence
     take = (kind == 1) | (kind == 2) | ((kind == 3) & ~prev_end & ~titlecase[part])
+    cap = (kind == 2) | (kind == 3)
+    pair = cap[:-1] & cap[1:] & ~ends[:-1] & (part[1:] == part[:-1]) & ~titlecase[part[:-1]]
     feats: dict[str, int] = {}
     feat_id = np.array([feats.setdefault(k[1], len(feats)) for k in kinds], dtype=np.int64)
-    code = _alphabetical_rank(list(feats))[feat_id[ids[take]]]
-    return _count_matrix(n, part[take] // 2, code, 1)
+    rank = _alphabetical_rank(list(feats))[feat_id[ids]]
+    width = len(feats) + 1
+    # a pair's column sorts right after its first name, as the string "@a @b" does (names hold no
+    # character below the space)
+    code = np.concatenate([rank[take] * width, rank[:-1][pair] * width + rank[1:][pair] + 1])
+    where = np.concatenate([part[take], part[:-1][pair]])
+    counts, cols = _count_matrix(n, where // 2, code, 1)
+    by_rank = background.weights(sorted(feats), "names")
+    first, second = cols // width, cols % width - 1
+    bg = by_rank[first]
+    two = second >= 0
+    bg[two] = np.minimum(background.CAP, np.maximum(bg[two], by_rank[second[two]]) + background.NAME_PAIR_BONUS)
+    is_number = np.array([f.startswith("#") for f in sorted(feats)], dtype=bool)[first]
+    return counts, bg, two | (is_number & (bg >= background.DECIMAL_WEIGHT))
+
+
+_WORD_NUMBERS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
+                 "twenty": 20, "hundred": 100, "twice": 2}
+_MULTIPLE = re.compile(r"\b(\d+(?:\.\d+)?|" + "|".join(_WORD_NUMBERS) + r")(?:\s*[x×]|[\s-]*fold|\s+times)(?![\w-])", re.I)
+
+
+_DIGIT_X = re.compile(r"\d\s?[x×]")
+
+
+def _multiple_counts(titles: Sequence[str], bodies: Sequence[str]) -> tuple[csr_matrix, list[str]]:
+    """Counts of multiples ("eight times", "8x", "six-fold" -> "#8x", "#6x"): figures a number token misses."""
+    feats: dict[str, int] = {}
+    rows, cols = [], []
+    for i, (t, b) in enumerate(zip(titles, bodies)):
+        text = f"{t} {b}"
+        if "times" not in text and "fold" not in text and not _DIGIT_X.search(text):
+            continue  # the full pattern is slow to scan; most texts have no multiple at all
+        for m in _MULTIPLE.finditer(text):
+            raw = m.group(1).lower()
+            value = _WORD_NUMBERS.get(raw) or float(raw)
+            rows.append(i)
+            cols.append(feats.setdefault(f"#{value:g}x", len(feats)))
+    M = csr_matrix((np.ones(len(rows), dtype=np.int32), (rows, cols)), shape=(len(titles), len(feats)))
+    M.sum_duplicates()
+    return M, list(feats)
 
 
 def _char_counts(titles: Sequence[str]) -> csr_matrix:
@@ -226,6 +283,25 @@ def _tfidf(counts: csr_matrix) -> csr_matrix:
     return TfidfTransformer(sublinear_tf=True).fit_transform(counts)
 
 
+def _blended_tfidf(counts: csr_matrix, bg: np.ndarray, blend: float) -> csr_matrix:
+    """Sublinear TF x ((1 - blend) x the docs' own IDF + blend x the background weight), rows L2-normalised.
+
+    The docs' IDF is sklearn's smooth IDF (ln((1 + n) / (1 + df)) + 1), so blend 0 is `_tfidf`.
+    """
+    X = counts.astype(np.float64)
+    if X.shape[1] == 0:
+        return X
+    n = X.shape[0]
+    df = np.bincount(X.indices, minlength=X.shape[1])
+    idf = np.log((1.0 + n) / (1.0 + df)) + 1.0
+    col = (1.0 - blend) * idf + blend * bg
+    np.log(X.data, out=X.data)
+    X.data += 1.0
+    X.data *= col[X.indices]
+    normalize(X, copy=False)
+    return X
+
+
 def _window_share(times: np.ndarray, window_days: float) -> float:
     """Median share of the docs that fall within +- the window of a doc (1.0 when undated)."""
     t = np.sort(times[~np.isnan(times)])
@@ -237,16 +313,19 @@ def _window_share(times: np.ndarray, window_days: float) -> float:
 
 
 def featurize(docs: Sequence[Doc], window_days: float = 4) -> tuple[csr_matrix, csr_matrix]:
-    """(X, R): weighted, L2-normalised TF-IDF rows; the rarer word/name columns, for finding candidates.
+    """(X, R, K): weighted, L2-normalised TF-IDF rows; the rarer word/name columns, for finding candidates;
+    0/1 rows of the specific names and figures each doc has (`K[i] . K[j]` = how many two docs share).
 
-    IDF is fitted on all `docs` at once (the whole file, or the window of `assign()`).
+    IDF is fitted on all `docs` at once (the whole file, or a run's window).
     """
     n = len(docs)
     titles = [d.title for d in docs]
     bodies = [lead(d.text, LEAD_WORDS) for d in docs]
-    Xw = _tfidf(_word_counts(titles, bodies))
+    Xw = _blended_tfidf(*_word_counts(titles, bodies), BG_WORDS)
     Xc = _tfidf(_char_counts(titles))
-    Xn = _tfidf(_name_counts(titles, bodies))
+    names, bg, specific = _names_block(titles, bodies)
+    K = _binary(names[:, np.flatnonzero(specific)])
+    Xn = _blended_tfidf(names, bg, BG_NAMES)
     cap = max(CAND_MIN_DF, CAND_MAX_DF * n * _window_share(times(docs), window_days))
     R = _rare_columns(hstack([Xw, Xn], format="csr"), cap)
     if R.shape[1]:
@@ -257,7 +336,22 @@ def featurize(docs: Sequence[Doc], window_days: float = 4) -> tuple[csr_matrix, 
     del Xw, Xc, Xn
     if X.shape[1]:  # no features at all (empty titles and texts): no rows to scale
         normalize(X, copy=False)
-    return X, R
+    return X, R, K
+
+
+def _names_block(titles: Sequence[str], bodies: Sequence[str]) -> tuple[csr_matrix, np.ndarray, np.ndarray]:
+    """Names, numbers and multiples: counts, background weights, and which columns are SPECIFIC evidence
+    (a two-word name, a multiple, or a number that is not a year or a small count)."""
+    counts, bg, specific = _name_counts(titles, bodies)
+    mult, mult_feats = _multiple_counts(titles, bodies)
+    return (hstack([counts, mult], format="csr"), np.concatenate([bg, np.full(len(mult_feats), background.CAP)]),
+            np.concatenate([specific, np.ones(len(mult_feats), dtype=bool)]))
+
+
+def _binary(M: csr_matrix) -> csr_matrix:
+    B = M.tocsr(copy=True).astype(np.float32)
+    B.data[:] = 1.0
+    return B
 
 
 def _rare_columns(M: csr_matrix, cap: float) -> csr_matrix:
@@ -270,6 +364,11 @@ def _rare_columns(M: csr_matrix, cap: float) -> csr_matrix:
     indptr = kept_before[M.indptr]
     return csr_matrix((M.data[mask], new_col[M.indices[mask]].astype(M.indices.dtype), indptr),
                       shape=(M.shape[0], int(keep.sum())))
+
+
+def embedding_texts(docs: Sequence[Doc]) -> list[str]:
+    """What the embedding reads of each doc: the title and the first EMBED_WORDS words of the text."""
+    return [f"{d.title}. {lead(d.text, EMBED_WORDS)}" if d.text.strip() else d.title for d in docs]
 
 
 def has_text(docs: Sequence[Doc]) -> np.ndarray:

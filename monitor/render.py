@@ -66,8 +66,8 @@ def words(text: str, limit: int) -> str:
 
 
 def excerpt(article: Article, limit: int = EXCERPT_WORDS) -> str:
-    """The published excerpt of an article: its summary, else the start of its text; never more than `limit` words."""
-    return words(article.summary or article.text or "", limit) if (article.summary or article.text) else ""
+    """The published excerpt of an article: the start of its text, else its feed summary; at most `limit` words."""
+    return words(article.text or article.summary or "", limit) if (article.text or article.summary) else ""
 
 
 def one_line(summary: str, limit: int = 32) -> str:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 START = datetime(2025, 6, 2, tzinfo=timezone.utc)
-_EVENT = re.compile(r"^# (e\d+) (\d+)(?: ~(e\d+))?\s*$")
+_EVENT = re.compile(r"^# ([a-z]\d+) (\d+)(?: ~([a-z]\d+))?\s*$")
 _DOC = re.compile(r"^(\d+) (\d\d):(\d\d) \| ([^|]+?) \| (.+)$")
 
 
@@ -53,10 +53,10 @@ def parse(paths: list[Path]) -> list[dict]:
                 continue
             if line.startswith("#"):
                 continue
-            if line.startswith(">"):
-                if not rows or rows[-1]["text"]:
+            if line.startswith(">"):  # several in a row make one text (coverage_*.txt)
+                if not rows:
                     raise SystemExit(f"{path.name}:{n}: a lead must follow a headline")
-                rows[-1]["text"] = line[1:].strip()
+                rows[-1]["text"] = (rows[-1]["text"] + " " + line[1:].strip()).strip()
                 continue
             m = _DOC.match(line)
             if not m or event is None:
