@@ -96,6 +96,23 @@ def sparkline(times: Sequence[datetime], *, width: int = 96, height: int = 22, m
             f'role="img" aria-label="{escape(label)}"><title>{escape(label)}</title>{"".join(bars)}</svg>')
 
 
+METER_SCALE = 10  # marks in a story's outlet meter: one per independent outlet, the tenth meaning "10 or more"
+
+
+def outlet_meter(outlets: int, *, scale: int = METER_SCALE) -> str:
+    """A row of `scale` marks, one filled per independent outlet: the same scale on every row, so a story of
+    one outlet shows one mark whatever its number of articles."""
+    filled = max(0, min(outlets, scale))
+    w, gap, h = 7, 2, 12
+    marks = "".join(f'<rect class="{"mn-mark" if i < filled else "mn-mark mn-mark--empty"}" x="{i * (w + gap)}" y="0" '
+                    f'width="{w}" height="{h}" rx="1.5"/>' for i in range(scale))
+    more = " or more" if outlets >= scale else ""
+    label = f"{outlets} independent outlet{'s' if outlets != 1 else ''} on a scale of {scale}{more}"
+    width = scale * (w + gap) - gap
+    return (f'<svg class="mn-meter-svg" viewBox="0 0 {width} {h}" width="{width}" height="{h}" role="img" '
+            f'aria-label="{escape(label)}"><title>{escape(label)}</title>{marks}</svg>')
+
+
 def bar_chart(data: Sequence[tuple[datetime, int]], step: timedelta, *, title: str, width: int = 760,
               height: int = 160, css_class: str = "mn-chart") -> str:
     """A labelled bar chart of counts per bucket: axis line, peak value, first/middle/last dates."""

@@ -155,6 +155,7 @@ def store_feed_result(store: Store, config: Config, feed: Feed, outcome: FeedRes
         return _record_feed_failure(store, feed, str(error), now, summary)
     interval = max(interval, parsed.ttl or 0)
     summary.feeds_fetched += 1
+    partly = f"partly read: {parsed.bozo}" if parsed.bozo else None  # shown as "read partly" on its outlet page
     if parsed.bozo:
         summary.problem("feed partly read", url=feed.url, error=parsed.bozo)
     with store.transaction() as db:
@@ -162,10 +163,10 @@ def store_feed_result(store: Store, config: Config, feed: Feed, outcome: FeedRes
             summary.new_articles += _store_entry(db, feed, entry, parsed.title, now)
         db.execute(
             "UPDATE feeds SET title = ?, name = CASE WHEN ? IS NULL AND ? IS NOT NULL THEN ? ELSE name END, "
-            "etag = ?, last_modified = ?, last_fetch = ?, last_success = ?, failures = 0, last_error = NULL, "
-            "next_due = ? WHERE url = ?",
+            "etag = ?, last_modified = ?, last_fetch = ?, last_success = ?, failures = 0, last_error = ?, "
+            "last_error_at = CASE WHEN ? IS NULL THEN last_error_at ELSE ? END, next_due = ? WHERE url = ?",
             (parsed.title, feed.name, parsed.title, parsed.title, response.etag, response.last_modified,
-             iso(now), iso(now), iso(now + timedelta(seconds=interval)), feed.url),
+             iso(now), iso(now), partly, partly, iso(now), iso(now + timedelta(seconds=interval)), feed.url),
         )
 
 
