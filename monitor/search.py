@@ -51,7 +51,7 @@ def page_md() -> str:
     (file://) the browser refuses to load the index, and the box says so and points to `monitor serve`."""
     return "\n".join([
         render.front_matter("Search"),
-        '<div class="mn-home mn-search" id="mn-search" data-pagefind-ignore>'
+        '<div class="mn-home mn-search" id="mn-search">'
         "<h1>Search</h1>"
         '<form class="mn-search__form" role="search" action="#">'
         '<label for="mn-q">Search the stories</label>'
@@ -84,6 +84,9 @@ def update_index(src: Path, site: Path, changed: Mapping[int, Story], paths: Map
     if not full and not changed and not gone and (site / OUT / "pagefind.js").is_file():
         return
     src.mkdir(parents=True, exist_ok=True)
+    if not any(src.rglob("*.html")):  # no story yet: Pagefind refuses an empty folder, and there is nothing to find
+        shutil.rmtree(site / OUT, ignore_errors=True)
+        return
     out = site / f".{OUT}-new"
     shutil.rmtree(out, ignore_errors=True)
     _pagefind(src, out)

@@ -20,7 +20,7 @@ import lxml.html
 import pytest
 
 import monitor.fetch
-from monitor import ingest, render, charts
+from monitor import charts, ingest, outlet_pages, render, search
 from monitor.config import load_config
 from monitor.loopback import LoopbackServer, Route
 from monitor.pipeline import run
@@ -64,7 +64,7 @@ def write_config(tmp: Path, urls: list[str], *, extra: str = "") -> Path:
 
 # --- what the site may contain ------------------------------------------------------------------------
 
-_SOURCES = "\n".join(Path(m.__file__).read_text() for m in (render, charts))
+_SOURCES = "\n".join(Path(m.__file__).read_text() for m in (render, charts, outlet_pages, search))
 # Every element and attribute the site's own templates write into a page's content (plus the heading
 # anchors mkdocs' toc extension adds). Hostile text must never add one.
 CONTENT_TAGS = {t.lower() for t in re.findall(r"<([a-zA-Z][a-zA-Z0-9]*)[\s>/]", _SOURCES)} | {"a", "p", "div"}
@@ -232,7 +232,7 @@ def test_markup_in_titles_summaries_and_authors_is_literal_and_inert(hostile):
                     "First paragraph js link and data link"):
         assert literal in texts, literal
     assert "hide: - navigation" not in texts  # every page's front matter was read as front matter
-    rocket = [p for p in config.site_dir.glob("stories/*/index.html") if "\U0001F680" in p.read_text()]
+    rocket = [p for p in config.site_dir.glob("stories/*.html") if "\U0001F680" in p.read_text()]
     assert rocket  # an emoji in a headline survives to its page (it once broke the page's front matter)
     articles = _articles(config)
     # links that are not http(s) never become articles
@@ -269,7 +269,11 @@ def test_truncated_feed_keeps_what_was_read_and_the_old_entries(hostile):
     titles = {a.title for a in _articles(config).values() if a.feed_url.endswith("/truncated.rss")}
     assert titles == {f"Truncation test entry {i}" for i in range(1, 6)}
     assert any("feed partly read" in p and "truncated.rss" in p for p in hostile["second"].problems)
-    assert _health(config)["truncated.rss"].last_error is None
+    status = _health(config)["truncated.rss"]
+    assert status.failures == 0 and status.last_error.startswith("partly read: malformed XML")  # not "healthy"
+    page = next((config.site_dir / "outlets").glob("*.html"), None)
+    pages = " ".join(p.read_text() for p in (config.site_dir / "outlets").glob("*.html"))
+    assert page is not None and "read partly" in pages
 
 
 def test_anti_bot_page_is_not_a_feed_and_deletes_nothing(hostile):
