@@ -113,12 +113,15 @@ def outlet_meter(outlets: int, *, scale: int = METER_SCALE) -> str:
             f'aria-label="{escape(label)}"><title>{escape(label)}</title>{marks}</svg>')
 
 
-def bar_chart(data: Sequence[tuple[datetime, int]], step: timedelta, *, title: str, width: int = 760,
-              height: int = 160, css_class: str = "mn-chart") -> str:
-    """A labelled bar chart of counts per bucket: axis line, peak value, first/middle/last dates."""
+def bar_chart(data: Sequence[tuple[datetime, int]], step: timedelta, *, title: str, width: int = 480,
+              height: int = 150, css_class: str = "mn-chart") -> str:
+    """A labelled bar chart of counts per bucket: axis line, peak value, first/middle/last dates.
+
+    Drawn 480 units wide with 13-unit labels: the CSS caps its width at 36rem, so labels are about 15 px on a
+    wide screen and still 9 px or more on a 390 px phone (the SVG scales with the column)."""
     if not data:
         return ""
-    top, bottom, left = 14, 22, 28
+    top, bottom, left = 16, 24, 34
     plot_h = height - top - bottom
     plot_w = width - left
     peak = max(c for _, c in data) or 1
@@ -138,7 +141,7 @@ def bar_chart(data: Sequence[tuple[datetime, int]], step: timedelta, *, title: s
     for j, i in enumerate(ticks):
         anchor = ("start", "middle", "end")[min(j, 2)] if len(ticks) == 3 else ("start", "end")[min(j, 1)]
         x = left + i * bw + (bw / 2 if anchor == "middle" else 0 if anchor == "start" else bw)
-        parts.append(f'<text class="mn-tick" x="{x:.1f}" y="{height - 6}" text-anchor="{anchor}">'
+        parts.append(f'<text class="mn-tick" x="{x:.1f}" y="{height - 5}" text-anchor="{anchor}">'
                      f'{escape(_label(data[i][0], step))}</text>')
     total = sum(c for _, c in data)
     label = f"{title}: {total} articles, per {_unit(step)}"
@@ -149,7 +152,7 @@ def bar_chart(data: Sequence[tuple[datetime, int]], step: timedelta, *, title: s
 def coverage_chart(times: Sequence[datetime]) -> str:
     """A story's articles per bucket, for its page."""
     step, data = buckets(times, max_buckets=36)
-    return bar_chart(data, step, title="Articles about this story", height=130)
+    return bar_chart(data, step, title="Articles about this story", height=120)
 
 
 def volume_chart(times: Sequence[datetime], *, now: datetime, days: int | None = 30) -> str:
@@ -160,9 +163,9 @@ def volume_chart(times: Sequence[datetime], *, now: datetime, days: int | None =
         data = [(start + i * DAY, 0) for i in range(days)]
         counts = Counter(_floor(t, DAY) for t in times if t >= start)
         data = [(k, counts.get(k, 0)) for k, _ in data]
-        return bar_chart(data, DAY, title=f"Articles per day, last {days} days", height=120,
+        return bar_chart(data, DAY, title=f"Articles per day, last {days} days", height=110,
                          css_class="mn-chart mn-volume")
     if not times:
         return ""
     step, data = buckets(times, max_buckets=60, end=max(max(times), now))
-    return bar_chart(data, step, title="Articles over the whole archive", height=140, css_class="mn-chart mn-volume")
+    return bar_chart(data, step, title="Articles over the whole archive", height=120, css_class="mn-chart mn-volume")
