@@ -22,7 +22,7 @@ from .errors import ExtractError, FetchError, ParseError
 from .extract import Extractor
 from .feeds import clean_text, parse_feed
 from .fetch import Fetcher, Response, backoff_delay
-from .logs import event
+from .logs import event, file_event
 from .models import Entry, Extracted, Feed, ParsedFeed
 from .run_summary import RunSummary
 from .store import Store, iso, parse_iso
@@ -61,7 +61,11 @@ def sync_feeds(store: Store, feeds: Sequence[Feed]) -> None:
 
 def due_feeds(store: Store, feeds: Sequence[Feed], now: datetime) -> list[Feed]:
     due_at = {r["url"]: parse_iso(r["next_due"]) for r in store.rows("SELECT url, next_due FROM feeds")}
-    return [f for f in feeds if due_at.get(f.url) is None or due_at[f.url] <= now]
+    due = [f for f in feeds if due_at.get(f.url) is None or due_at[f.url] <= now]
+    for f in feeds:
+        if due_at.get(f.url) is not None and due_at[f.url] > now:
+            file_event(log, logging.INFO, "feed not due", url=f.url, next_due=iso(due_at[f.url]))
+    return due
 
 
 @dataclass(frozen=True)
@@ -144,6 +148,7 @@ def store_feed_result(store: Store, config: Config, feed: Feed, outcome: FeedRes
     interval = max(feed.interval, response.max_age or 0)
     if response.status == 304:
         summary.feeds_not_modified += 1
+        file_event(log, logging.INFO, "feed not modified", url=feed.url)
         with store.transaction() as db:
             db.execute(
                 "UPDATE feeds SET last_fetch = ?, last_success = ?, failures = 0, last_error = NULL, next_due = ? WHERE url = ?",
@@ -155,6 +160,8 @@ def store_feed_result(store: Store, config: Config, feed: Feed, outcome: FeedRes
         return _record_feed_failure(store, feed, str(error), now, summary)
     interval = max(interval, parsed.ttl or 0)
     summary.feeds_fetched += 1
+    file_event(log, logging.INFO, "feed fetched", url=feed.url, status=response.status, entries=len(parsed.entries),
+               partly=parsed.bozo)
     partly = f"partly read: {parsed.bozo}" if parsed.bozo else None  # shown as "read partly" on its outlet page
     if parsed.bozo:
         summary.problem("feed partly read", url=feed.url, error=parsed.bozo)

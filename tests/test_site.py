@@ -510,3 +510,30 @@ def test_full_build_without_base_url_uses_relative_links(tmp_path):
     assert data["stories"][0]["page"] == story_path(stories[0])
     root = ET.parse(site / "feed.xml").getroot()
     assert root.find("{http://www.w3.org/2005/Atom}entry/{http://www.w3.org/2005/Atom}link").get("href").startswith("stories/")
+
+
+def test_serve_takes_a_site_dir_and_says_when_the_port_is_taken(built, tmp_path):
+    import socket
+    import subprocess
+    import sys
+    import urllib.request
+
+    site, stories, _ = built
+    cmd = [sys.executable, "-m", "monitor.cli", "serve", "--site-dir", str(site), "--port", "0"]
+    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first = proc.stdout.readline()
+        assert first.startswith(f"Serving {site} on http://127.0.0.1:"), first
+        url = first.split(" on ")[1].split(" ")[0]
+        with urllib.request.urlopen(url + story_path(stories[0]), timeout=10) as r:
+            assert "rewrote parts of its own training code" in r.read().decode()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run([*cmd[:-1], str(port)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"monitor: error: port {port} on 127.0.0.1 is taken: stop what uses it or pass --port {port + 1}"
