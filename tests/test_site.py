@@ -219,6 +219,23 @@ def test_pages_exist_where_story_path_says(built):
         assert (site / p).is_file(), p
     assert not (site / "search/search_index.json").exists()  # no whole-site index on every first visit
     assert not (site / "archive/2026-10.html").exists()  # this month's stories are all on the home page
+    # served for any missing address under the site's subpath: its assets and links carry the subpath
+    doc = lxml.html.fromstring((site / "404.html").read_bytes())
+    refs = doc.xpath("//link[@rel='stylesheet']/@href | //script/@src | //a[@href]/@href")
+    local = [r for r in refs if "://" not in r or r.startswith(BASE)]
+    assert local and all(r.startswith(("/ai/", BASE)) for r in local), local
+
+
+def test_installation_id_is_made_once_and_kept(tmp_path):
+    from monitor.store import Store
+
+    with Store.open(tmp_path / "m.sqlite3") as store:
+        first = store.installation_id("2026-10-01")
+        assert first == store.installation_id("2027-01-01") and first.startswith("2026-10-01:")
+    with Store.open(tmp_path / "m.sqlite3") as store:
+        assert store.installation_id("2030-01-01") == first
+    with Store.open(tmp_path / "other.sqlite3") as store:
+        assert store.installation_id("2026-10-01") != first
 
 
 def test_home_shows_the_latest_stories_by_day_biggest_first(built):
