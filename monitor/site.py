@@ -1,12 +1,13 @@
 """Publish the relevant stories as a static site: Markdown sources, an incremental mkdocs build, an atomic swap.
 
     build_site(stories, feeds, site_dir=..., work_dir=..., title=..., now=...)
-      1. render every small page (home, archive, outlets, about) and the story pages that may have changed
-         (monitor/render.py: pure, escapes every hostile string)
+      1. render every small page (home, archive, outlets, search, about) and the story pages that may have
+         changed (monitor/render.py, outlet_pages.py, search.py: pure, escape every hostile string)
       2. compare each page's Markdown with the hash kept in work_dir/state.json; nothing differs -> return
-      3. mkdocs builds only the differing pages (plus the four pages of the navigation) straight into a fresh
+      3. mkdocs builds only the differing pages (plus the pages of the navigation) straight into a fresh
          folder next to site_dir; the unchanged pages are hard-linked into it from the published site
-      4. search/search_index.json, stories.json, feed.xml and sitemap.xml are written for ALL pages
+      4. the changed stories' search records are rewritten and Pagefind indexes them all (monitor/search.py);
+         stories.json, feed.xml and sitemap.xml are written for ALL pages
       5. the new folder is swapped with site_dir in one rename; the previous site stays whole until then
 
 A full build (changed=None, a new template or code, or a site_dir that is not the one state.json describes)
