@@ -106,7 +106,7 @@ def main() -> None:
             site, work = tmp / f"site{n}", tmp / f"work{n}"
             build_site(stories, feeds(), site_dir=site, work_dir=work, title="Benchmark monitor", now=NOW)
             t0 = time.perf_counter()
-            search._pagefind(work / "search", tmp / f"index{n}")
+            search._pagefind(work / "search", tmp / f"index{n}").communicate()
             index_s = time.perf_counter() - t0
             index_mb = sum(p.stat().st_size for p in (site / "pagefind").rglob("*") if p.is_file()) / 2**20
             word = common_word(stories)

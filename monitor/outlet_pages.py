@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from monitor import charts
 from monitor.models import FeedStatus, Story
-from monitor.render import _plural, esc, fmt_when, front_matter, independent_outlets, link
+from monitor.render import esc, fmt_when, front_matter, independent_outlets, link, plural
 
 STORIES_PER_PAGE = 50  # an outlet page lists its latest stories; the rest are in the archive
 PARTLY = "partly read: "  # how ingest records a feed document read only in part (feedparser's bozo reason)
@@ -46,7 +46,7 @@ class Outlet:
 def health(f: FeedStatus) -> tuple[str, str]:
     """(CSS class, words) for a feed's state: failing, not fetched yet, last fetch failed, read partly, healthy."""
     if f.failures and f.last_error:
-        return "mn-bad", f"failing ({_plural(f.failures, 'failure')})"
+        return "mn-bad", f"failing ({plural(f.failures, 'failure')})"
     if f.last_success is None:
         return "mn-warn", "not fetched yet"
     if f.last_error and f.last_error.startswith(PARTLY):
@@ -142,7 +142,7 @@ def index_md(outlets: Sequence[Outlet], paths: dict[int, str], *, feeds: int) ->
                 f'<th scope="col">Latest story</th></tr></thead><tbody>{"".join(row(o) for o in rows)}</tbody></table></div>')
 
     out = [front_matter("Outlets"), '<div class="mn-home"><h1>Outlets</h1>',
-           f'<p class="mn-lede">{_plural(len(own), "outlet")} watched through {_plural(feeds, "feed")}, {ok} healthy</p>']
+           f'<p class="mn-lede">{plural(len(own), "outlet")} watched through {plural(feeds, "feed")}, {ok} healthy</p>']
     if own:
         out.append(table(own, "Outlets with their own feeds"))
     if seen:
@@ -162,7 +162,7 @@ def _feed_card(f: FeedStatus) -> str:
             f'<p class="mn-outlet__url">{link(f.url, esc(f.url))}</p>'
             f'<dl><dt>Articles</dt><dd>{f.articles}</dd><dt>Last success</dt><dd>{fmt_when(f.last_success)}</dd>{err}'
             f'<dt>Next fetch</dt><dd>{fmt_when(f.next_due) if f.next_due else "at the next run"}'
-            + (f' <span class="mn-muted">(backing off after {_plural(f.failures, "failure")})</span>' if f.failures else "")
+            + (f' <span class="mn-muted">(backing off after {plural(f.failures, "failure")})</span>' if f.failures else "")
             + "</dd></dl></article>")
 
 
@@ -171,11 +171,11 @@ def outlet_md(o: Outlet, paths: dict[int, str], *, latest: datetime) -> str:
     cls, word = _worst(o)
     items = "".join(
         f'<li><a href="../{esc(paths[s.id])}">{esc(s.title)}</a> <span class="mn-muted">'
-        f'{fmt_when(s.last_published)} · {_plural(len(independent_outlets(s)), "outlet")}</span></li>'
+        f'{fmt_when(s.last_published)} · {plural(len(independent_outlets(s)), "outlet")}</span></li>'
         for s in o.stories[:STORIES_PER_PAGE] if s.id in paths)
     out = [front_matter(o.name), '<div class="mn-home">',
            f'<header class="mn-masthead"><h1>{esc(o.name)}</h1>'
-           f'<p class="mn-lede">{_plural(len(o.times), "article")} in {_plural(len(o.stories), "story", "stories")}'
+           f'<p class="mn-lede">{plural(len(o.times), "article")} in {plural(len(o.stories), "story", "stories")}'
            + (f' · <span class="mn-badge {cls}">{esc(word)}</span>' if o.feeds else " · seen through aggregator feeds")
            + ' · <a href="index.html">all outlets</a></p></header>']
     if o.times:

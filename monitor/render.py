@@ -246,6 +246,9 @@ def _plural(n: int, word: str, many: str | None = None) -> str:
     return f"{n} {word if n == 1 else (many or word + 's')}"
 
 
+plural = _plural  # for the other page modules (outlet_pages, search)
+
+
 def _fact_item(fact, total: int) -> str:
     n = len(fact.outlets)
     pct = round(100 * n / total) if total else 0

@@ -8,7 +8,7 @@ The records are not the story pages: each is a short HTML file with the story's 
 reported, its outlets (shown with each result and offered as a filter), its month (a filter), its summary
 and its articles' headlines. They live in work_dir/search/ with the same paths as the story pages, are
 rewritten only for the stories that changed, and the whole folder is indexed on each build that changed
-one (Pagefind has no incremental mode; indexing these records is fast, see docs/benchmarks.md).
+one (Pagefind has no incremental mode), in a separate process while mkdocs builds the pages.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def record_html(story: Story) -> str:
         f"<title>{render.esc(story.title)}</title></head><body>"
         f'<h1 data-pagefind-meta="title">{render.esc(story.title)}</h1>'
         f'<p data-pagefind-meta="date">First reported {render.fmt_when(t0)}</p>'
-        f'<p data-pagefind-meta="outlets">{render._plural(len(outlets), "outlet")}: {render.outlet_list(outlets, 6)}</p>'
+        f'<p data-pagefind-meta="outlets">{render.plural(len(outlets), "outlet")}: {render.outlet_list(outlets, 6)}</p>'
         f'<div data-pagefind-ignore>{filters}'
         f'<span data-pagefind-filter="month">{render.utc(t0).strftime("%Y-%m")}</span></div>'
         f"<p>{render.esc(render.words(story.summary, 120))}</p><ul>{arts}</ul></body></html>"
@@ -67,43 +67,70 @@ def page_md() -> str:
     ])
 
 
-def update_index(src: Path, site: Path, changed: Mapping[int, Story], paths: Mapping[int, str], *,
-                 gone: set[str], full: bool) -> None:
-    """Write the records of `changed` stories into `src` (all of them on a `full` build), drop those in `gone`,
-    and index `src` into site/pagefind/ unless nothing changed and the index is there."""
-    if full:
-        shutil.rmtree(src, ignore_errors=True)
-    for sid, story in changed.items():
-        target = src / paths[sid]
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.tmp")
-        tmp.write_text(record_html(story), encoding="utf-8")
-        os.replace(tmp, target)
-    for page in gone:
-        (src / page).unlink(missing_ok=True)
-    if not full and not changed and not gone and (site / OUT / "pagefind.js").is_file():
-        return
-    src.mkdir(parents=True, exist_ok=True)
-    if not any(src.rglob("*.html")):  # no story yet: Pagefind refuses an empty folder, and there is nothing to find
-        shutil.rmtree(site / OUT, ignore_errors=True)
-        return
-    out = site / f".{OUT}-new"
-    shutil.rmtree(out, ignore_errors=True)
-    _pagefind(src, out)
-    shutil.rmtree(site / OUT, ignore_errors=True)  # in an incremental build these are hard links: the live site keeps its files
-    os.rename(out, site / OUT)
+class Indexing:
+    """A Pagefind run in the background (it is a separate process: it indexes while mkdocs builds the pages).
+
+        job = Indexing.start(src, out, changed, paths, gone=..., full=..., have_index=...)
+        ...                               # build the pages
+        job.finish(site)                  # wait, then put the index in site/pagefind/
+    """
+
+    def __init__(self, proc: subprocess.Popen | None, src: Path, out: Path):
+        self.proc, self.src, self.out = proc, src, out
+
+    @classmethod
+    def start(cls, src: Path, out: Path, changed: Mapping[int, Story], paths: Mapping[int, str], *,
+              gone: set[str], full: bool, have_index: bool) -> "Indexing":
+        """Write the records of `changed` stories into `src` (all of them on a `full` build), drop those in
+        `gone`, and start indexing `src` into `out` unless nothing changed and the site has its index."""
+        if full:
+            shutil.rmtree(src, ignore_errors=True)
+        for sid, story in changed.items():
+            target = src / paths[sid]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f".{target.name}.tmp")
+            tmp.write_text(record_html(story), encoding="utf-8")
+            os.replace(tmp, target)
+        for page in gone:
+            (src / page).unlink(missing_ok=True)
+        src.mkdir(parents=True, exist_ok=True)
+        if (not full and not changed and not gone and have_index) or not any(src.rglob("*.html")):
+            return cls(None, src, out)  # nothing new to index, or no story at all (Pagefind refuses an empty folder)
+        shutil.rmtree(out, ignore_errors=True)
+        return cls(_pagefind(src, out), src, out)
+
+    def finish(self, site: Path) -> None:
+        """Wait for the index and put it in site/pagefind/ (BuildError if Pagefind failed)."""
+        if self.proc is None:
+            if not any(self.src.rglob("*.html")):
+                shutil.rmtree(site / OUT, ignore_errors=True)
+            return
+        try:
+            _, err = self.proc.communicate(timeout=PAGEFIND_TIMEOUT)
+        except subprocess.TimeoutExpired as exc:
+            self.cancel()
+            raise BuildError(f"{self.src}: Pagefind took more than {PAGEFIND_TIMEOUT} s") from exc
+        if self.proc.returncode != 0:
+            tail = (err or "").strip().splitlines()[-1:] or ["no output"]
+            raise BuildError(f"{self.src}: Pagefind failed (exit {self.proc.returncode}): {tail[0]}")
+        shutil.rmtree(site / OUT, ignore_errors=True)  # in an incremental build these are hard links: the live site keeps its files
+        os.rename(self.out, site / OUT)
+
+    def cancel(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        shutil.rmtree(self.out, ignore_errors=True)
 
 
-def _pagefind(src: Path, out: Path) -> None:
+def _pagefind(src: Path, out: Path) -> subprocess.Popen:
+    """Start Pagefind over `src`, writing into `out`."""
     try:
         from pagefind_bin import get_executable
     except ImportError as exc:
         raise BuildError("the search index needs Pagefind: pip install 'pagefind[bin]'") from exc
     cmd = [str(get_executable()), "--site", str(src), "--output-path", str(out), "--force-language", "en", "--silent"]
     try:
-        subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=PAGEFIND_TIMEOUT, stdin=subprocess.DEVNULL)
-    except subprocess.CalledProcessError as exc:
-        tail = (exc.stderr or exc.stdout or "").strip().splitlines()[-1:] or ["no output"]
-        raise BuildError(f"{src}: Pagefind failed (exit {exc.returncode}): {tail[0]}") from exc
-    except (OSError, subprocess.TimeoutExpired) as exc:
+        return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    except OSError as exc:
         raise BuildError(f"{src}: Pagefind did not run: {exc}") from exc

@@ -262,14 +262,18 @@ def build_site(stories: Sequence[Story], feeds: Sequence[FeedStatus], *, site_di
     stage = work_dir / f"stage-{token}"
     _clean_leftovers(site_dir, work_dir)
     built = build | set(NAV_PAGES)
+    indexing = None
     try:
+        indexing = search.Indexing.start(
+            work_dir / "search", site_dir.parent / f".{site_dir.name}.tmp-{token}-search",
+            {sid: by_id[sid] for sid in todo}, paths, gone={_page_url(old_story_md[str(i)]) for i in removed_ids},
+            full=full, have_index=(site_dir / search.OUT / "pagefind.js").is_file())
         _mkdocs(pages, built, stage=stage, out=out, title=title, base_url=base_url)
         if full or not site_dir.is_dir():
             os.rename(out, new_dir)
         else:
             _assemble(site_dir, out, new_dir, drop={_page_url(p) for p in removed})
-        search.update_index(work_dir / "search", new_dir, {sid: by_id[sid] for sid in todo}, paths,
-                            gone={_page_url(old_story_md[str(i)]) for i in removed_ids}, full=full)
+        indexing.finish(new_dir)
         data = stories_json(stories, now=now, base_url=base_url)
         _write_atomic(new_dir / "stories.json", json.dumps(data, ensure_ascii=False, separators=(",", ":")))
         _write_atomic(new_dir / "feed.xml", atom_feed(stories, title=title, now=now, base_url=base_url,
@@ -283,6 +287,8 @@ def build_site(stories: Sequence[Story], feeds: Sequence[FeedStatus], *, site_di
     except Exception as exc:  # mkdocs, theme and file-system failures all end here
         raise BuildError(f"{site_dir}: site build failed: {type(exc).__name__}: {exc}") from exc
     finally:
+        if indexing is not None:
+            indexing.cancel()  # a no-op once finished
         for d in (stage, out, new_dir):
             shutil.rmtree(d, ignore_errors=True)
     _update_sources(work_dir / "docs", {p: pages[p] for p in build}, removed)
