@@ -3,10 +3,10 @@
 Builds the site (monitor.site.build_site, the stories of bench_site.py), serves it from a loopback HTTP server
 (Python's http.server: no compression, so HTML counts at full size) and drives Debian's headless Chromium:
 
-  * first visit: a fresh browser profile opens index.html; bytes = the page plus every resource it loaded
-    (Resource Timing transferSize, headers included);
-  * one query: on search.html, the bytes loaded from typing a query to its 20 results showing (Pagefind's
-    script, its WebAssembly, the index chunks and the result fragments);
+  * first visit: a fresh browser profile opens index.html; bytes = every file the server sent for it;
+  * one query: on search.html, the bytes the server sent from typing a query to its 20 results showing
+    (Pagefind's script, its worker and WebAssembly, the index chunks and the result fragments).
+    Counted at the server: Pagefind fetches from a web worker, which the page's Resource Timing misses.
   * indexing: the seconds Pagefind takes over the story records of the whole archive (it runs on every build
     that changed a story).
 
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import os
 import shutil
 import tempfile
 import threading
@@ -36,9 +37,17 @@ from monitor.site import build_site
 
 
 
-class _Quiet(SimpleHTTPRequestHandler):
+class _Counting(SimpleHTTPRequestHandler):
+    """Serves the site and adds the size of every file it sends to `sent`."""
+
+    sent: list[int] = []
+
     def log_message(self, *args):
         pass
+
+    def copyfile(self, source, outputfile):
+        self.sent.append(os.fstat(source.fileno()).st_size)
+        super().copyfile(source, outputfile)
 
 
 def _driver(profile: Path):
@@ -51,10 +60,6 @@ def _driver(profile: Path):
                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", f"--user-data-dir={profile}"):
         opts.add_argument(arg)
     return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
-
-
-_BYTES = ("return performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource'))"
-          ".reduce((n, e) => n + e.transferSize, 0)")
 
 
 def common_word(stories) -> str:
@@ -70,22 +75,24 @@ def measure(site: Path, tmp: Path, query_text: str) -> tuple[int, int, int]:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(site)))
+    sent: list[int] = []
+    handler = type("Handler", (_Counting,), {"sent": sent})
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(site)))
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{httpd.server_address[1]}/"
     driver = _driver(tmp / "profile")
     try:
         driver.get(base + "index.html")
         time.sleep(1)
-        first = driver.execute_script(_BYTES)
+        first = sum(sent)
         driver.get(base + "search.html")
-        time.sleep(0.5)
-        before = driver.execute_script(_BYTES)
+        time.sleep(1)
+        before = sum(sent)
         driver.find_element(By.ID, "mn-q").send_keys(query_text)
         WebDriverWait(driver, 60).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#mn-results li")) > 0)
         time.sleep(1)  # result fragments still arriving
         shown = len(driver.find_elements(By.CSS_SELECTOR, "#mn-results li"))
-        query = driver.execute_script(_BYTES) - before
+        query = sum(sent) - before
     finally:
         driver.quit()
         httpd.shutdown()
