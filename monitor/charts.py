@@ -1,4 +1,4 @@
-"""Static SVG charts made at build time: a story's coverage bar and the subject's volume over time.
+"""Static SVG charts made at build time: a story's outlet meter, its coverage over time, the subject's volume.
 
 Pure functions of datetimes and counts. Every string that reaches the SVG is made here (numbers, dates
 and fixed words), never taken from feeds, and is escaped anyway. Colours come from CSS (`currentColor`
@@ -76,24 +76,6 @@ def _label(k: datetime, step: timedelta) -> str:
 def _unit(step: timedelta) -> str:
     return {HOUR: "hour", 3 * HOUR: "3 hours", 6 * HOUR: "6 hours", 12 * HOUR: "12 hours",
             DAY: "day", 7 * DAY: "week"}.get(step, "month")
-
-
-def sparkline(times: Sequence[datetime], *, width: int = 96, height: int = 22, max_buckets: int = 24) -> str:
-    """A small bar chart of articles per bucket, for the home page's story rows."""
-    step, data = buckets(times, max_buckets=max_buckets)
-    if not data:
-        return ""
-    peak = max(c for _, c in data) or 1
-    bw = width / len(data)
-    bars = []
-    for i, (k, c) in enumerate(data):
-        h = 2 + (height - 2) * c / peak if c else 1
-        cls = "mn-bar" if c else "mn-bar mn-bar--empty"
-        bars.append(f'<rect class="{cls}" x="{i * bw:.1f}" y="{height - h:.1f}" width="{max(bw - 1, 1):.1f}" '
-                    f'height="{h:.1f}"/>')
-    label = f"{len(times)} articles, per {_unit(step)}, from {_label(data[0][0], step)} UTC"
-    return (f'<svg class="mn-spark" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
-            f'role="img" aria-label="{escape(label)}"><title>{escape(label)}</title>{"".join(bars)}</svg>')
 
 
 METER_SCALE = 10  # marks in a story's outlet meter: one per independent outlet, the tenth meaning "10 or more"

@@ -104,9 +104,10 @@ def group(feeds: Sequence[FeedStatus], stories: Sequence[Story]) -> list[Outlet]
 def pages(feeds: Sequence[FeedStatus], stories: Sequence[Story], paths: dict[int, str]) -> dict[str, str]:
     """Markdown by path: outlets/index.md and outlets/<slug>.md for every outlet."""
     outlets = group(feeds, stories)
-    latest = max((s.last_published for s in stories), default=datetime(1970, 1, 1, tzinfo=timezone.utc))
     out = {"outlets/index.md": index_md(outlets, paths, feeds=len(feeds))}
     for o in outlets:
+        # the outlet's own newest article ends its chart: its page changes only when its coverage does
+        latest = max(o.times, default=datetime(1970, 1, 1, tzinfo=timezone.utc))
         out[f"outlets/{o.slug}.md"] = outlet_md(o, paths, latest=latest)
     return out
 
