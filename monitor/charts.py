@@ -1,4 +1,4 @@
-"""Static SVG charts made at build time: a story's coverage bar and the subject's volume over time.
+"""Static SVG charts made at build time: a story's outlet meter, its coverage over time, the subject's volume.
 
 Pure functions of datetimes and counts. Every string that reaches the SVG is made here (numbers, dates
 and fixed words), never taken from feeds, and is escaped anyway. Colours come from CSS (`currentColor`
@@ -78,30 +78,32 @@ def _unit(step: timedelta) -> str:
             DAY: "day", 7 * DAY: "week"}.get(step, "month")
 
 
-def sparkline(times: Sequence[datetime], *, width: int = 96, height: int = 22, max_buckets: int = 24) -> str:
-    """A small bar chart of articles per bucket, for the home page's story rows."""
-    step, data = buckets(times, max_buckets=max_buckets)
-    if not data:
-        return ""
-    peak = max(c for _, c in data) or 1
-    bw = width / len(data)
-    bars = []
-    for i, (k, c) in enumerate(data):
-        h = 2 + (height - 2) * c / peak if c else 1
-        cls = "mn-bar" if c else "mn-bar mn-bar--empty"
-        bars.append(f'<rect class="{cls}" x="{i * bw:.1f}" y="{height - h:.1f}" width="{max(bw - 1, 1):.1f}" '
-                    f'height="{h:.1f}"/>')
-    label = f"{len(times)} articles, per {_unit(step)}, from {_label(data[0][0], step)} UTC"
-    return (f'<svg class="mn-spark" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
-            f'role="img" aria-label="{escape(label)}"><title>{escape(label)}</title>{"".join(bars)}</svg>')
+METER_SCALE = 10  # marks in a story's outlet meter: one per independent outlet, the tenth meaning "10 or more"
 
 
-def bar_chart(data: Sequence[tuple[datetime, int]], step: timedelta, *, title: str, width: int = 760,
-              height: int = 160, css_class: str = "mn-chart") -> str:
-    """A labelled bar chart of counts per bucket: axis line, peak value, first/middle/last dates."""
+def outlet_meter(outlets: int, *, scale: int = METER_SCALE) -> str:
+    """A row of `scale` marks, one filled per independent outlet: the same scale on every row, so a story of
+    one outlet shows one mark whatever its number of articles."""
+    filled = max(0, min(outlets, scale))
+    w, gap, h = 7, 2, 12
+    marks = "".join(f'<rect class="{"mn-mark" if i < filled else "mn-mark mn-mark--empty"}" x="{i * (w + gap)}" y="0" '
+                    f'width="{w}" height="{h}" rx="1.5"/>' for i in range(scale))
+    more = " or more" if outlets >= scale else ""
+    label = f"{outlets} independent outlet{'s' if outlets != 1 else ''} on a scale of {scale}{more}"
+    width = scale * (w + gap) - gap
+    return (f'<svg class="mn-meter-svg" viewBox="0 0 {width} {h}" width="{width}" height="{h}" role="img" '
+            f'aria-label="{escape(label)}"><title>{escape(label)}</title>{marks}</svg>')
+
+
+def bar_chart(data: Sequence[tuple[datetime, int]], step: timedelta, *, title: str, width: int = 480,
+              height: int = 150, css_class: str = "mn-chart") -> str:
+    """A labelled bar chart of counts per bucket: axis line, peak value, first/middle/last dates.
+
+    Drawn 480 units wide with 13-unit labels: the CSS caps its width at 36rem, so labels are about 15 px on a
+    wide screen and still 9 px or more on a 390 px phone (the SVG scales with the column)."""
     if not data:
         return ""
-    top, bottom, left = 14, 22, 28
+    top, bottom, left = 16, 24, 34
     plot_h = height - top - bottom
     plot_w = width - left
     peak = max(c for _, c in data) or 1
@@ -121,7 +123,7 @@ def bar_chart(data: Sequence[tuple[datetime, int]], step: timedelta, *, title: s
     for j, i in enumerate(ticks):
         anchor = ("start", "middle", "end")[min(j, 2)] if len(ticks) == 3 else ("start", "end")[min(j, 1)]
         x = left + i * bw + (bw / 2 if anchor == "middle" else 0 if anchor == "start" else bw)
-        parts.append(f'<text class="mn-tick" x="{x:.1f}" y="{height - 6}" text-anchor="{anchor}">'
+        parts.append(f'<text class="mn-tick" x="{x:.1f}" y="{height - 5}" text-anchor="{anchor}">'
                      f'{escape(_label(data[i][0], step))}</text>')
     total = sum(c for _, c in data)
     label = f"{title}: {total} articles, per {_unit(step)}"
@@ -132,7 +134,7 @@ def bar_chart(data: Sequence[tuple[datetime, int]], step: timedelta, *, title: s
 def coverage_chart(times: Sequence[datetime]) -> str:
     """A story's articles per bucket, for its page."""
     step, data = buckets(times, max_buckets=36)
-    return bar_chart(data, step, title="Articles about this story", height=130)
+    return bar_chart(data, step, title="Articles about this story", height=120)
 
 
 def volume_chart(times: Sequence[datetime], *, now: datetime, days: int | None = 30) -> str:
@@ -143,9 +145,9 @@ def volume_chart(times: Sequence[datetime], *, now: datetime, days: int | None =
         data = [(start + i * DAY, 0) for i in range(days)]
         counts = Counter(_floor(t, DAY) for t in times if t >= start)
         data = [(k, counts.get(k, 0)) for k, _ in data]
-        return bar_chart(data, DAY, title=f"Articles per day, last {days} days", height=120,
+        return bar_chart(data, DAY, title=f"Articles per day, last {days} days", height=110,
                          css_class="mn-chart mn-volume")
     if not times:
         return ""
     step, data = buckets(times, max_buckets=60, end=max(max(times), now))
-    return bar_chart(data, step, title="Articles over the whole archive", height=140, css_class="mn-chart mn-volume")
+    return bar_chart(data, step, title="Articles over the whole archive", height=120, css_class="mn-chart mn-volume")

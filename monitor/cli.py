@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -66,18 +67,24 @@ def run(config_path: str, quiet: bool, timings: bool, log_file: str | None) -> N
 
     Example: monitor run --config feeds.yaml --quiet --log-file monitor.log
     """
-    from .logs import setup_logging
+    import logging
+
+    from .logs import ProgressLine, file_event, setup_logging
 
     setup_logging(log_file=Path(log_file) if log_file else None, quiet=quiet)
     config = _load(config_path)  # before the pipeline's heavy imports: a bad feeds.yaml fails as fast as `check`
     from .pipeline import run as run_pipeline
 
+    line = ProgressLine() if sys.stderr.isatty() and not quiet else None
     try:
-        summary = run_pipeline(config, report=_progress() if sys.stderr.isatty() and not quiet else None)
+        if line is None:
+            summary = run_pipeline(config)
+        else:
+            with line:  # warnings print above the progress line, never onto it
+                summary = run_pipeline(config, report=_progress(line))
     except MonitorError as exc:
         _fail(exc)
-    if sys.stderr.isatty() and not quiet:
-        click.echo("\r\033[K", nl=False, err=True)
+    file_event(logging.getLogger("monitor.run"), logging.INFO, summary.line())
     if not quiet:
         click.echo(summary.line(), err=True)
         click.echo(f"site: {config.site_dir / 'index.html'}", err=True)
@@ -85,11 +92,11 @@ def run(config_path: str, quiet: bool, timings: bool, log_file: str | None) -> N
         click.echo(summary.timing_line(), err=True)
 
 
-def _progress():
+def _progress(line):
     def report(stage: str, done: int, total: int) -> None:
         width = 30
         filled = int(width * done / max(total, 1))
-        click.echo(f"\r\033[K{stage:6} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}", nl=False, err=True)
+        line.show(f"{stage:6} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
 
     return report
 
@@ -236,29 +243,45 @@ def feeds_export(config_path: str, output: str | None, sub_config: str | None) -
 
 @main.command()
 @config_option
-@click.option("--port", default=8000, show_default=True, help="Port on 127.0.0.1.")
+@click.option("--site-dir", type=click.Path(file_okay=False), help="Serve this built site instead of the one feeds.yaml names.")
+@click.option("--port", default=8000, show_default=True, help="Port on 127.0.0.1 (0: any free port).")
 @click.option("--rebuild", is_flag=True, help="Rebuild the whole site from the database before serving.")
-def serve(config_path: str, port: int, rebuild: bool) -> None:
-    """Preview the built site on http://127.0.0.1:PORT (Ctrl-C stops).
+def serve(config_path: str, site_dir: str | None, port: int, rebuild: bool) -> None:
+    """Preview the built site on http://127.0.0.1:PORT (Ctrl-C stops). Search works here, not from disk.
 
     Example: monitor serve --config feeds.yaml --rebuild
     """
+    import errno
     import functools
     from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
-    config = _load(config_path)
-    if rebuild:
-        from .pipeline import rebuild_site
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, format, *args):  # noqa: A002 - the base class's name
+            pass
 
-        try:
-            rebuild_site(config)
-        except MonitorError as exc:
-            _fail(exc)
-    if not (config.site_dir / "index.html").exists():
-        _fail(ConfigError(f"{config.site_dir}: no site yet (run `monitor run --config {config_path}` first)"))
-    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(config.site_dir))
-    with ThreadingHTTPServer(("127.0.0.1", port), handler) as httpd:
-        click.echo(f"Serving {config.site_dir} on http://127.0.0.1:{httpd.server_address[1]}/ (Ctrl-C stops)")
+    if site_dir is not None and not rebuild:
+        root = Path(site_dir).absolute()
+    else:
+        config = _load(config_path)
+        if rebuild:
+            from .pipeline import rebuild_site
+
+            try:
+                rebuild_site(config)
+            except MonitorError as exc:
+                _fail(exc)
+        root = Path(site_dir).absolute() if site_dir else config.site_dir
+    if not (root / "index.html").exists():
+        _fail(ConfigError(f"{root}: no site yet (run `monitor run --config {config_path}` first)"))
+    handler = functools.partial(Quiet, directory=str(root))
+    try:
+        httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            _fail(ConfigError(f"port {port} on 127.0.0.1 is taken: stop what uses it or pass --port {port + 1}"))
+        raise
+    with httpd:
+        click.echo(f"Serving {root} on http://127.0.0.1:{httpd.server_address[1]}/ (Ctrl-C stops)")
         try:
             httpd.serve_forever()
         except KeyboardInterrupt:
@@ -285,7 +308,7 @@ def demo(site_dir: str | None, workdir: str, quiet: bool) -> None:
     if not quiet:
         click.echo(summary.line(), err=True)
     click.echo(f"The demo site is at {site / 'index.html'}")
-    click.echo(f"Preview it with: monitor serve --config {Path(workdir) / 'feeds.yaml'}")
+    click.echo(f"Preview it with: monitor serve --site-dir {shlex.quote(str(site.absolute()))}")
 
 
 if __name__ == "__main__":  # pragma: no cover

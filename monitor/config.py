@@ -43,11 +43,13 @@ class Config:
     max_entries_per_feed: int = 200
     max_articles_per_run: int = 2000
     per_host_connections: int = 4
+    home_stories: int = 50  # stories on the home page whatever their dates; older ones in the monthly archive
 
 
 TOP_KEYS = {
     "feeds", "topics", "database", "site_dir", "allow_private_networks", "site_title", "site_url",
     "relevance_threshold", "time_budget", "max_entries_per_feed", "max_articles_per_run", "per_host_connections",
+    "home_stories",
 }
 FEED_KEYS = {"url", "name", "interval", "tags", "aggregator"}
 TOPIC_KEYS = {"name", "phrases", "terms", "exclude"}
@@ -178,7 +180,7 @@ class _Checker:
         if seconds is None:
             self.fail(data, "time_budget", "time_budget", f"{_shown(budget)} is not a duration like 45m or 2700")
         values["time_budget"] = seconds or Config.time_budget
-        for key in ("max_entries_per_feed", "max_articles_per_run", "per_host_connections"):
+        for key in ("max_entries_per_feed", "max_articles_per_run", "per_host_connections", "home_stories"):
             value = data.get(key, getattr(Config, key))
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 self.fail(data, key, key, "must be a whole number of at least 1")

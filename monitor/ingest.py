@@ -26,7 +26,7 @@ from .errors import ExtractError, FetchError, ParseError
 from .extract import Extractor
 from .feeds import clamp_date, clean_text, parse_feed
 from .fetch import MAX_HINT, Fetcher, Response, backoff_delay
-from .logs import event
+from .logs import event, file_event
 from .models import Entry, Extracted, Feed, ParsedFeed
 from .run_summary import RunSummary
 from .scheduling import HostGuard, fair_order, request_host
@@ -71,8 +71,13 @@ def due_feeds(store: Store, feeds: Sequence[Feed], now: datetime) -> list[Feed]:
     feed's interval, or a server's hint or a back-off, both capped at MAX_HINT) was set by a clock that was
     wrong (jumped forward, then back): the feed is due, or it would not be polled until that date."""
     due_at = {r["url"]: parse_iso(r["next_due"]) for r in store.rows("SELECT url, next_due FROM feeds")}
-    return [f for f in feeds if due_at.get(f.url) is None or due_at[f.url] <= now
-            or due_at[f.url] > now + timedelta(seconds=max(f.interval, MAX_HINT) + 60)]
+    due = [f for f in feeds if due_at.get(f.url) is None or due_at[f.url] <= now
+           or due_at[f.url] > now + timedelta(seconds=max(f.interval, MAX_HINT) + 60)]
+    chosen = {f.url for f in due}
+    for f in feeds:
+        if f.url not in chosen:
+            file_event(log, logging.INFO, "feed not due", url=f.url, next_due=iso(due_at[f.url]))
+    return due
 
 
 @dataclass(frozen=True)
@@ -171,6 +176,7 @@ def store_feed_result(store: Store, config: Config, feed: Feed, outcome: FeedRes
     interval = max(feed.interval, response.max_age or 0)
     if response.status == 304:
         summary.feeds_not_modified += 1
+        file_event(log, logging.INFO, "feed not modified", url=feed.url)
         with store.transaction() as db:
             db.execute(
                 "UPDATE feeds SET last_fetch = ?, last_success = ?, failures = 0, last_error = NULL, next_due = ? WHERE url = ?",
@@ -181,6 +187,8 @@ def store_feed_result(store: Store, config: Config, feed: Feed, outcome: FeedRes
         error = parsed or ParseError(f"{feed.url}: not parsed")
         return _record_feed_failure(store, feed, str(error), now, summary)
     interval = max(interval, parsed.ttl or 0)
+    file_event(log, logging.INFO, "feed fetched", url=feed.url, status=response.status, entries=len(parsed.entries),
+               partly=parsed.bozo)
     if parsed.bozo:
         summary.problem("feed partly read", url=feed.url, error=parsed.bozo)
     try:
@@ -192,16 +200,17 @@ def store_feed_result(store: Store, config: Config, feed: Feed, outcome: FeedRes
 
 def _store_parsed(store: Store, feed: Feed, response: Response, parsed: ParsedFeed, now: datetime, interval: int,
                   summary: RunSummary) -> None:
+    partly = f"partly read: {parsed.bozo}" if parsed.bozo else None  # shown as "read partly" on its outlet page
     new = 0
     with store.transaction() as db:
         for entry in parsed.entries:
             new += _store_entry(db, feed, entry, parsed.title, now)
         db.execute(
             "UPDATE feeds SET title = ?, name = CASE WHEN ? IS NULL AND ? IS NOT NULL THEN ? ELSE name END, "
-            "etag = ?, last_modified = ?, last_fetch = ?, last_success = ?, failures = 0, last_error = NULL, "
-            "next_due = ? WHERE url = ?",
+            "etag = ?, last_modified = ?, last_fetch = ?, last_success = ?, failures = 0, last_error = ?, "
+            "last_error_at = CASE WHEN ? IS NULL THEN last_error_at ELSE ? END, next_due = ? WHERE url = ?",
             (parsed.title, feed.name, parsed.title, parsed.title, response.etag, response.last_modified,
-             iso(now), iso(now), iso(now + timedelta(seconds=interval)), feed.url),
+             iso(now), iso(now), partly, partly, iso(now), iso(now + timedelta(seconds=interval)), feed.url),
         )
     summary.feeds_fetched += 1
     summary.new_articles += new

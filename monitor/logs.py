@@ -20,6 +20,10 @@ Team convention
 (5 files of 5 MB) as ``2025-01-31T08:00:00.123Z WARNING monitor.fetch feed failed url=...`` in UTC.
 Both handlers escape line breaks in every record, tracebacks included, so a file line is an event.
 Third-party libraries only reach the handlers at WARNING and up (httpx logs each request at INFO).
+
+``file_event`` writes a line to the log file only (one per feed, the run's summary line): the terminal
+shows a progress line and the summary instead. ``ProgressLine`` is that progress line: while it is shown,
+the stderr handler clears it before a record and draws it again below, so a warning never prints onto it.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ MAX_BYTES = 5 * 1024 * 1024
 BACKUPS = 5
 MAX_VALUE = 1000  # characters kept of one field value
 _MARK = "_monitor_handler"
+_FILE_ONLY = "monitor_file_only"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 _NEEDS_QUOTES = re.compile(r'[\s"=\\]')
 NOISY = ("trafilatura", "htmldate", "courlan", "justext", "charset_normalizer", "readability")
@@ -49,6 +54,13 @@ def event(logger: logging.Logger, level: int, what: str, /, **fields: Any) -> No
     if not logger.isEnabledFor(level):
         return
     logger.log(level, "%s", format_event(what, **fields), stacklevel=2)
+
+
+def file_event(logger: logging.Logger, level: int, what: str, /, **fields: Any) -> None:
+    """Like `event`, for the log file only (stderr leaves it out)."""
+    if not logger.isEnabledFor(level):
+        return
+    logger.log(level, "%s", format_event(what, **fields), stacklevel=2, extra={_FILE_ONLY: True})
 
 
 def format_event(what: str, /, **fields: Any) -> str:
@@ -102,11 +114,50 @@ class OneLineFormatter(logging.Formatter):
         return _CONTROL.sub(" ", text)
 
 
+class ProgressLine:
+    """A progress line on a terminal (stderr), redrawn in place; log records print above it, never onto it."""
+
+    active: "ProgressLine | None" = None
+
+    def __init__(self) -> None:
+        self.text = ""
+
+    def __enter__(self) -> "ProgressLine":
+        ProgressLine.active = self
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.clear()
+        ProgressLine.active = None
+
+    def show(self, text: str) -> None:
+        self.text = text
+        sys.stderr.write("\r\033[K" + text)
+        sys.stderr.flush()
+
+    def clear(self) -> None:
+        if self.text:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+        self.text = ""
+
+
 class _Stderr(logging.StreamHandler):
-    """Writes to whatever sys.stderr is at the time of the event (click's runner and pytest swap it)."""
+    """Writes to whatever sys.stderr is at the time of the event (click's runner and pytest swap it), above the
+    progress line when one is shown; leaves out the records meant for the log file only."""
 
     def __init__(self) -> None:
         super().__init__(sys.stderr)
+        self.addFilter(lambda record: not getattr(record, _FILE_ONLY, False))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        line = ProgressLine.active
+        if line is None or not line.text:
+            return super().emit(record)
+        text = line.text
+        line.clear()
+        super().emit(record)
+        line.show(text)
 
     @property
     def stream(self):  # type: ignore[override]

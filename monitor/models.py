@@ -107,9 +107,12 @@ def outlet_of(article: Article) -> str:
     host = article.outlet
     if not host:
         return article.source
-    if "." not in host or host.replace(".", "").isdigit() or ":" in host:
-        return f"{host} {article.source}"
-    return host
+    return host if names_an_outlet(host) else f"{host} {article.source}"
+
+
+def names_an_outlet(domain: str) -> bool:
+    """False for a registrable domain that cannot tell outlets apart: an IP address or a one-label name."""
+    return "." in domain and not domain.replace(".", "").isdigit() and ":" not in domain
 
 
 def originals(articles) -> list[Article]:

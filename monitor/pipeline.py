@@ -93,6 +93,7 @@ def _build_site_if_needed(store: Store, config: Config, dirty: set[int], now: da
         stories, feeds, site_dir=config.site_dir, work_dir=_site_work_dir(config),
         title=config.site_title, now=now, base_url=config.site_url, changed=None if missing else dirty,
         merged=store.merged_stories(),
+        home_stories=config.home_stories, installation=store.installation_id(now.strftime("%Y-%m-%d")),
     )
     with store.transaction() as db:
         if dirty:

@@ -14,12 +14,11 @@ import html
 import json
 import re
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
 from monitor import charts
-from monitor.models import Article, FeedStatus, Story
-from monitor.urls import public_url
+from monitor.models import Article, Story
 
 REL = "nofollow noopener noreferrer"
 EXCERPT_WORDS = 60
@@ -116,44 +115,72 @@ def outlet_list(sources: Sequence[str], limit: int = 4) -> str:
     return shown + (f" and {more} more" if more > 0 else "")
 
 
-def story_row(story: Story, href: str) -> str:
-    """One story on the home page or in an archive month: time, headline, summary line, outlets, coverage bar."""
-    n = len(story.sources)
-    t = story.last_published
+def importance(story: Story, *, latest: datetime) -> float:
+    """How much a story matters on the front page: independent outlets first, then how long the coverage
+    went on (up to three days), then how recent it is (halved every three days before `latest`)."""
+    spread_days = min((story.last_published - story.first_published).total_seconds() / 86400, 3.0)
+    age_days = max((latest - story.last_published).total_seconds() / 86400, 0.0)
+    return (len(story.sources) + 0.5 * spread_days) * 0.5 ** (age_days / 3)
+
+
+def story_row(story: Story, href: str, *, top: bool = False) -> str:
+    """One story on the home page or in an archive month: when it was first reported, headline, summary line,
+    independent outlets with a meter on a fixed scale (one mark per outlet, up to charts.METER_SCALE)."""
+    outlets = story.sources
+    n, arts = len(outlets), len(story.articles)
+    t0, t1 = story.first_published, story.last_published
+    cls = "mn-row mn-row--top" if top else "mn-row"
     return (
-        '<article class="mn-row">'
-        f'<div class="mn-row__time">{_time_tag(t, fmt_time(t))}</div>'
+        f'<article class="{cls}">'
+        f'<div class="mn-row__time">{_time_tag(t1, fmt_time(t1))}</div>'
         '<div class="mn-row__body">'
         f'<h3 class="mn-row__title"><a href="{esc(href)}">{esc(story.title)}</a></h3>'
         f'<p class="mn-row__summary">{esc(one_line(story.summary))}</p>'
-        f'<p class="mn-row__outlets"><strong>{n} outlet{"s" if n != 1 else ""}</strong>'
-        f' · {outlet_list(story.sources)}</p>'
+        f'<p class="mn-row__outlets"><strong>{_plural(n, "outlet")}</strong> · {outlet_list(outlets)}</p>'
+        f'<p class="mn-row__when">First reported {_time_tag(t0, fmt_when(t0))}'
+        f' · {_plural(arts, "article")}</p>'
         "</div>"
-        f'<div class="mn-row__spark">{charts.sparkline([a.published for a in story.originals])}</div>'
+        f'<div class="mn-row__spark">{charts.outlet_meter(n)}</div>'
         "</article>"
     )
 
 
-def _day_groups(stories: Sequence[Story], href_prefix: str, paths: dict[int, str]) -> list[str]:
+def _day_groups(stories: Sequence[Story], href_prefix: str, paths: dict[int, str], *,
+                latest: datetime | None = None) -> list[str]:
+    """Stories grouped by the day of their latest article, newest day first; within a day the most important
+    first (by `importance`) when `latest` is given, else newest first."""
+    def day(s: Story):
+        return utc(s.last_published).date()
+
+    ordered = sorted(stories, key=lambda s: (s.last_published, s.id), reverse=True)
+    if latest is not None:
+        ordered.sort(key=lambda s: (day(s), importance(s, latest=latest)), reverse=True)
     out: list[str] = []
-    day = None
-    for s in sorted(stories, key=lambda s: (s.last_published, s.id), reverse=True):
-        d = utc(s.last_published).date()
-        if d != day:
-            if day is not None:
+    current = None
+    for s in ordered:
+        d = day(s)
+        if d != current:
+            if current is not None:
                 out.append("</section>")
-            day = d
+            current = d
             out.append(f'<section class="mn-day"><h2 class="mn-day__title" id="day-{d.isoformat()}">'
                        f"{fmt_day(s.last_published)}</h2>")
         out.append(story_row(s, href_prefix + paths[s.id]))
-    if day is not None:
+    if current is not None:
         out.append("</section>")
     return out
 
 
+def top_stories(stories: Sequence[Story], *, latest: datetime, limit: int = 5, days: int = 7) -> list[Story]:
+    """The most important stories of the `days` days up to `latest`, covered by at least two outlets."""
+    cutoff = latest - timedelta(days=days)
+    pool = [s for s in stories if s.last_published >= cutoff and len(s.sources) >= 2]
+    return sorted(pool, key=lambda s: (importance(s, latest=latest), s.last_published), reverse=True)[:limit]
+
+
 def home_md(recent: Sequence[Story], paths: dict[int, str], *, title: str, latest: datetime, volume_svg: str,
-            days: int, months: Sequence[str], total: int) -> str:
-    """The home page: the subject's volume chart, then the last `days` days of stories, newest first.
+            months: Sequence[str], total: int, top: Sequence[Story] = ()) -> str:
+    """The home page: the subject's volume chart, "Top stories this week", then the latest stories by day.
 
     `latest` is the newest article's time (not the clock), so an unchanged archive renders the same page.
     """
@@ -161,14 +188,20 @@ def home_md(recent: Sequence[Story], paths: dict[int, str], *, title: str, lates
             '<div class="mn-home">',
             f'<header class="mn-masthead"><h1>{esc(title)}</h1>'
             f'<p class="mn-lede">{_plural(total, "story", "stories")} tracked · latest coverage '
-            f'{_time_tag(latest, fmt_when(latest))}</p></header>',
-            f'<figure class="mn-figure" data-search-exclude>{volume_svg}<figcaption>Articles per day, last 30 days</figcaption></figure>']
-    body = _day_groups(recent, "", paths)
+            f'{_time_tag(latest, fmt_when(latest))}</p></header>']
+    if top:
+        head.append('<section class="mn-top" aria-labelledby="top-stories"><h2 id="top-stories">Top stories this week</h2>'
+                    + "".join(story_row(s, paths[s.id], top=True) for s in top) + "</section>")
+    head.append(f'<figure class="mn-figure" data-search-exclude>{volume_svg}'
+                "<figcaption>Articles per day, last 30 days</figcaption></figure>")
+    body = _day_groups(recent, "", paths, latest=latest)
     if not body:
-        body = [f'<p class="mn-empty">No stories in the last {days} days.</p>']
-    tail = ['<nav class="mn-older"><h2>Older stories</h2><p>'
-            + " · ".join(f'<a href="archive/{m}/">{_month_name(m)}</a>' for m in months[:6])
-            + (' · <a href="archive/">all months</a>' if months else "No older stories yet.")
+        body = ['<p class="mn-empty">No stories yet.</p>']
+    else:
+        body.insert(0, f'<h2 class="mn-latest" id="latest">Latest {_plural(len(recent), "story", "stories")}</h2>')
+    tail = ['<nav class="mn-older" aria-labelledby="older"><h2 id="older">Older stories</h2><p>'
+            + " · ".join(f'<a href="archive/{m}.html">{_month_name(m)}</a>' for m in months[:6])
+            + (' · <a href="archive/index.html">all months</a>' if months else "No older stories yet.")
             + "</p></nav>", "</div>", ""]
     return "\n".join(head + body + tail)
 
@@ -182,17 +215,18 @@ def archive_month_md(month: str, stories: Sequence[Story], paths: dict[int, str]
     name = _month_name(month)
     parts = [front_matter(f"Stories of {name}"), '<div class="mn-home">',
              f'<header class="mn-masthead"><h1>Stories of {name}</h1>'
-             f'<p class="mn-lede">{len(stories)} stories · <a href="../">all months</a></p></header>']
-    parts += _day_groups(stories, "../../", paths)
+             f'<p class="mn-lede">{_plural(len(stories), "story", "stories")} · <a href="index.html">all months</a></p></header>']
+    parts += _day_groups(stories, "../", paths)
     parts += ["</div>", ""]
     return "\n".join(parts)
 
 
 def archive_index_md(counts: dict[str, int]) -> str:
     """The list of archive months with their story counts."""
-    items = "".join(f'<li><a href="{m}/">{_month_name(m)}</a> <span class="mn-muted">{n} stories</span></li>'
+    items = "".join(f'<li><a href="{m}.html">{_month_name(m)}</a> <span class="mn-muted">{_plural(n, "story", "stories")}</span></li>'
                     for m, n in sorted(counts.items(), reverse=True))
     return "\n".join([front_matter("Archive"), '<div class="mn-home"><h1>Archive</h1>',
+                      '<p class="mn-lede">Stories older than the latest ones on the home page, by month of their latest article.</p>',
                       f'<ul class="mn-months">{items}</ul>' if items else "<p>No older stories yet.</p>",
                       "</div>", ""])
 
@@ -201,61 +235,7 @@ def _plural(n: int, word: str, many: str | None = None) -> str:
     return f"{n} {word if n == 1 else (many or word + 's')}"
 
 
-def _health(f: FeedStatus) -> tuple[str, str]:
-    if f.failures and f.last_error:
-        return "mn-bad", f"failing ({_plural(f.failures, 'failure')})"
-    if f.last_success is None:
-        return "mn-warn", "not fetched yet"
-    if f.last_error_at and f.last_success and f.last_error_at > f.last_success:
-        return "mn-warn", "last fetch failed"
-    return "mn-ok", "healthy"
-
-
-def outlets_md(feeds: Sequence[FeedStatus], stories: Sequence[Story], paths: dict[int, str]) -> str:
-    """The outlets page: each feed's health and what it contributed, then outlets seen only through aggregators."""
-    by_source: dict[str, list[Story]] = {}
-    arts_by_source: dict[str, int] = {}
-    by_feed: dict[str, list[Story]] = {}
-    for s in sorted(stories, key=lambda s: s.last_published, reverse=True):
-        for src in s.sources:
-            by_source.setdefault(src, []).append(s)
-        for fu in {public_url(a.feed_url) for a in s.articles if a.feed_url}:  # as the feeds are shown (site.py)
-            by_feed.setdefault(fu, []).append(s)
-        for a in s.articles:
-            arts_by_source[a.source] = arts_by_source.get(a.source, 0) + 1
-    cards = []
-    named = set()
-    for f in sorted(feeds, key=lambda f: (f.name or f.url).lower()):
-        named.add(f.name)
-        took = by_feed.get(f.url) or by_source.get(f.name, [])
-        cls, word = _health(f)
-        latest = "".join(f'<li><a href="../{esc(paths[s.id])}">{esc(s.title)}</a></li>' for s in took[:3])
-        err = (f'<dt>Last error</dt><dd>{esc(f.last_error)} <span class="mn-muted">'
-               f'({fmt_when(f.last_error_at)})</span></dd>' if f.last_error else "")
-        cards.append(
-            f'<article class="mn-outlet"><h3>{esc(f.name or f.url)} <span class="mn-badge {cls}">{word}</span></h3>'
-            f'<p class="mn-outlet__url">{link(f.url, esc(f.url))}</p>'
-            f'<dl><dt>Articles</dt><dd>{f.articles}</dd><dt>Stories</dt><dd>{len(took)}</dd>'
-            f'<dt>Last success</dt><dd>{fmt_when(f.last_success)}</dd>{err}'
-            f'<dt>Next fetch</dt><dd>{fmt_when(f.next_due) if f.next_due else "at the next run"}'
-            + (f' <span class="mn-muted">(backing off after {_plural(f.failures, "failure")})</span>' if f.failures else "")
-            + "</dd></dl>"
-            + (f'<ul class="mn-outlet__latest">{latest}</ul>' if latest else "")
-            + "</article>")
-    others = sorted((src for src in by_source if src not in named), key=lambda s: (-len(by_source[s]), s.lower()))
-    rows = "".join(f'<tr><td>{esc(src)}</td><td>{arts_by_source.get(src, 0)}</td><td>{len(by_source[src])}</td>'
-                   f'<td><a href="../{esc(paths[by_source[src][0].id])}">{esc(by_source[src][0].title)}</a></td></tr>'
-                   for src in others)
-    ok = sum(1 for f in feeds if _health(f)[0] == "mn-ok")
-    out = [front_matter("Outlets"), '<div class="mn-home"><h1>Outlets</h1>',
-           f'<p class="mn-lede">{_plural(len(feeds), "feed")} watched, {ok} healthy</p>',
-           f'<div class="mn-outlets">{"".join(cards)}</div>']
-    if rows:
-        out.append('<h2 id="other-outlets">Outlets seen through aggregator feeds</h2>'
-                   '<div class="mn-table"><table><thead><tr><th>Outlet</th><th>Articles</th><th>Stories</th>'
-                   f"<th>Latest story</th></tr></thead><tbody>{rows}</tbody></table></div>")
-    out += ["</div>", ""]
-    return "\n".join(out)
+plural = _plural  # for the other page modules (outlet_pages, search)
 
 
 def about_md(*, title: str, volume_svg: str, stories: int, articles: int, outlets: int) -> str:
@@ -269,6 +249,6 @@ def about_md(*, title: str, volume_svg: str, stories: int, articles: int, outlet
         f'<p class="mn-lede">{_plural(stories, "story", "stories")} · {_plural(articles, "article")} · '
         f'{_plural(outlets, "outlet")}</p>',
         f'<figure class="mn-figure" data-search-exclude>{volume_svg}<figcaption>Coverage volume over the whole archive</figcaption></figure>',
-        '<h2 id="data">Data</h2><ul><li><a href="../feed.xml">feed.xml</a>: an Atom feed, one entry per story</li>'
-        '<li><a href="../stories.json">stories.json</a>: every story with its articles, excerpts and links</li></ul>',
+        '<h2 id="data">Data</h2><ul><li><a href="feed.xml">feed.xml</a>: an Atom feed, one entry per story</li>'
+        '<li><a href="stories.json">stories.json</a>: every story with its articles, excerpts and links</li></ul>',
         "</div>", ""])

@@ -1,12 +1,13 @@
 """Publish the relevant stories as a static site: Markdown sources, an incremental mkdocs build, an atomic swap.
 
     build_site(stories, feeds, site_dir=..., work_dir=..., title=..., now=...)
-      1. render every small page (home, archive, outlets, about) and the story pages that may have changed
-         (monitor/render.py, monitor/story_page.py: pure, escape every hostile string)
+      1. render every small page (home, archive, outlets, search, about) and the story pages that may have
+         changed (monitor/render.py, outlet_pages.py, search.py, story_page.py: pure, escape every hostile string)
       2. compare each page's Markdown with the hash kept in work_dir/state.json; nothing differs -> return
-      3. mkdocs builds only the differing pages (plus the four pages of the navigation) straight into a fresh
+      3. mkdocs builds only the differing pages (plus the pages of the navigation) straight into a fresh
          folder next to site_dir; the unchanged pages are hard-linked into it from the published site
-      4. search/search_index.json, stories.json, feed.xml and sitemap.xml are written for ALL pages
+      4. the changed stories' search records are rewritten and Pagefind indexes them all (monitor/search.py);
+         stories.json, feed.xml and sitemap.xml are written for ALL pages
       5. the new folder is swapped with site_dir in one rename; the previous site stays whole until then
 
 A full build (changed=None, a new template or code, or a site_dir that is not the one state.json describes)
@@ -33,7 +34,7 @@ from xml.etree import ElementTree as ET
 import yaml
 
 import monitor
-from monitor import charts, render, story_page
+from monitor import charts, outlet_pages, render, search, story_page
 from monitor.errors import BuildError
 from monitor.models import FeedStatus, MergedStory, Story
 from monitor.urls import public_url, redact_urls
@@ -43,18 +44,18 @@ log = logging.getLogger(__name__)
 # site/ at the top of a checkout (editable install); a wheel carries the same files as monitor/site_template
 _CHECKOUT_SITE = Path(monitor.__file__).resolve().parent.parent / "site"
 SITE_SRC = _CHECKOUT_SITE if (_CHECKOUT_SITE / "mkdocs.yml").is_file() else Path(monitor.__file__).resolve().parent / "site_template"
-HOME_DAYS = 7  # days of stories on the home page; older ones are in archive/<yyyy-mm>/
-HOME_MAX = 300  # at most this many stories on the home page, however busy the week
+HOME_STORIES = 50  # the latest stories on the home page (feeds.yaml home_stories); older ones in archive/<yyyy-mm>.html
 FEED_MAX = 100  # Atom entries: the most recently updated stories
-NAV_PAGES = ("index.md", "archive/index.md", "outlets.md", "about.md")  # built every time (the nav needs them)
-STATE_VERSION = 1
+NAV_PAGES = ("index.md", "archive/index.md", "outlets/index.md", "search.md", "about.md")  # built every time (the nav needs them)
+STATE_VERSION = 2  # 2: page files instead of folders (use_directory_urls: false), Pagefind search
 _SLUG_BAD = re.compile(r"[^a-z0-9]+")
 
 
 def story_path(story: Story | MergedStory) -> str:
-    """The story page's address, "stories/<slug>/": the slug reduced to [a-z0-9-], stable for the story's life."""
+    """The story page's address, "stories/<slug>.html": the slug reduced to [a-z0-9-], stable for the story's
+    life. A file, not a folder, so that the site opened from disk (file://) opens pages, not folder listings."""
     slug = _SLUG_BAD.sub("-", (story.slug or "").lower()).strip("-")[:100].strip("-")
-    return f"stories/{slug or f'story-{story.id}'}/"
+    return f"stories/{slug or f'story-{story.id}'}.html"
 
 
 def redirect_html(target: str, title: str) -> str:
@@ -73,8 +74,8 @@ def _write_redirects(new_dir: Path, merged: Sequence[MergedStory], by_id: dict[i
         old = story_path(m)
         if survivor is None or old in paths.values():
             continue
-        page = new_dir / old / "index.html"
-        html = redirect_html(f"../../{paths[m.into]}index.html", survivor.title)
+        page = new_dir / old
+        html = redirect_html(f"../{paths[m.into]}", survivor.title)
         try:
             if page.read_text(encoding="utf-8") == html:
                 continue
@@ -113,8 +114,19 @@ def stories_json(stories: Sequence[Story], *, now: datetime, base_url: str | Non
     }
 
 
-def atom_feed(stories: Sequence[Story], *, title: str, now: datetime, base_url: str | None = None) -> bytes:
-    """An Atom feed with one entry per story (the FEED_MAX most recently updated); links absolute with base_url."""
+def tag_uri(installation: str, name: str) -> str:
+    """A `tag:` URI (RFC 4151) that names `name` for the life of the installation, wherever the site is published.
+    `installation` is "<yyyy-mm-dd>:<hex>" as Store.installation_id makes it once."""
+    day, _, key = installation.partition(":")
+    return f"tag:monitor.invalid,{day}:{key}/{name}"
+
+
+def atom_feed(stories: Sequence[Story], *, title: str, now: datetime, base_url: str | None = None,
+              installation: str | None = None) -> bytes:
+    """An Atom feed with one entry per story (the FEED_MAX most recently updated); links absolute with base_url.
+
+    Entry ids are tag: URIs from `installation`, so they stay the same when site_url is set or changed; a
+    reader that already has an entry does not show it again."""
     ns = "http://www.w3.org/2005/Atom"
     ET.register_namespace("", ns)
     feed = ET.Element(f"{{{ns}}}feed")
@@ -126,7 +138,7 @@ def atom_feed(stories: Sequence[Story], *, title: str, now: datetime, base_url: 
         return el
 
     sub(feed, "title", title)
-    sub(feed, "id", _url("", base_url) if base_url else "urn:monitor:site")
+    sub(feed, "id", tag_uri(installation, "site") if installation else _url("", base_url) if base_url else "urn:monitor:site")
     sub(feed, "updated", render.iso(max((s.last_published for s in stories), default=now)))
     sub(feed, "link", rel="alternate", href=_url("", base_url) or "./")
     if base_url:
@@ -135,32 +147,32 @@ def atom_feed(stories: Sequence[Story], *, title: str, now: datetime, base_url: 
     for s in _newest_first(stories)[:FEED_MAX]:
         e = sub(feed, "entry")
         sub(e, "title", s.title)
-        sub(e, "id", _url(story_path(s), base_url) if base_url else f"urn:monitor:story:{s.id}")
+        sub(e, "id", tag_uri(installation, f"story/{s.id}") if installation
+            else _url(story_path(s), base_url) if base_url else f"urn:monitor:story:{s.id}")
         sub(e, "link", rel="alternate", href=_url(story_path(s), base_url))
         sub(e, "published", render.iso(s.first_published))
         sub(e, "updated", render.iso(s.last_published))
-        sub(e, "summary", f"{s.summary}\n\nReported by {len(s.sources)} outlets: {', '.join(s.sources)}.".strip())
+        outlets = s.sources
+        sub(e, "summary", f"{s.summary}\n\nReported by {len(outlets)} outlet{'s' if len(outlets) != 1 else ''}: "
+                          f"{', '.join(outlets)}.".strip())
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
 
 
 def _page_url(md: str) -> str:
-    """Markdown path -> site address (use_directory_urls): index.md -> "", a/b.md -> a/b/, a/index.md -> a/."""
-    stem = md[:-3]
-    if stem == "index" or stem.endswith("/index"):
-        return stem[:-5]
-    return stem + "/"
+    """Markdown path -> the page's file in the site (use_directory_urls: false): a/b.md -> a/b.html."""
+    return md[:-3] + ".html"
 
 
 def _sha(text: str | bytes) -> str:
     return hashlib.sha256(text.encode() if isinstance(text, str) else text).hexdigest()[:32]
 
 
-def _fingerprint(title: str, base_url: str | None) -> str:
+def _fingerprint(title: str, base_url: str | None, home_stories: int) -> str:
     """Changes whenever the template, this code or the theme changes: then every page is rebuilt."""
     import material
     import mkdocs
 
-    h = hashlib.sha256(f"{STATE_VERSION}|{title}|{base_url}|{HOME_DAYS}|{HOME_MAX}".encode())
+    h = hashlib.sha256(f"{STATE_VERSION}|{title}|{base_url}|{home_stories}".encode())
     h.update(f"{mkdocs.__version__}|{getattr(material, '__version__', '')}".encode())
     files = sorted(p for p in SITE_SRC.rglob("*") if p.is_file())
     files += [Path(m.__file__) for m in (render, charts)] + [Path(__file__)]
@@ -169,33 +181,30 @@ def _fingerprint(title: str, base_url: str | None) -> str:
     return h.hexdigest()[:32]
 
 
-def _split(stories: Sequence[Story], now: datetime) -> tuple[list[Story], dict[str, list[Story]]]:
-    """The home page's stories (the HOME_DAYS days up to the newest story, at most HOME_MAX) and the rest by
-    month, newest first."""
+def _split(stories: Sequence[Story], home_stories: int) -> tuple[list[Story], dict[str, list[Story]]]:
+    """The home page's stories (the latest `home_stories`, whatever their dates) and the rest by the month of
+    their latest article, newest first."""
     ordered = _newest_first(stories)
-    # counted back from the newest story, not the clock: a quiet week must not leave the front page empty
-    newest = min(now, ordered[0].last_published) if ordered else now
-    cutoff = newest.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=HOME_DAYS - 1)
-    recent = [s for s in ordered if s.last_published >= cutoff][:HOME_MAX]
-    shown = {s.id for s in recent}
+    recent = ordered[:home_stories]
     months: dict[str, list[Story]] = {}
-    for s in ordered:
-        if s.id not in shown:
-            months.setdefault(render.utc(s.last_published).strftime("%Y-%m"), []).append(s)
+    for s in ordered[home_stories:]:
+        months.setdefault(render.utc(s.last_published).strftime("%Y-%m"), []).append(s)
     return recent, months
 
 
 def _small_pages(stories: Sequence[Story], feeds: Sequence[FeedStatus], paths: dict[int, str],
                  recent: list[Story], months: dict[str, list[Story]], *, title: str) -> dict[str, str]:
-    """Home, archive index, outlets and about pages, by Markdown path."""
+    """Home, archive index, outlets, search and about pages, by Markdown path."""
     times = [a.published for s in stories for a in s.originals]  # syndicated copies are not coverage of their own
     latest = max((s.last_published for s in stories), default=datetime(1970, 1, 1, tzinfo=timezone.utc))
     return {
         "index.md": render.home_md(recent, paths, title=title, latest=latest,
                                    volume_svg=charts.volume_chart(times, now=latest, days=30),
-                                   days=HOME_DAYS, months=sorted(months, reverse=True), total=len(stories)),
+                                   months=sorted(months, reverse=True), total=len(stories),
+                                   top=render.top_stories(stories, latest=latest)),
         "archive/index.md": render.archive_index_md({m: len(v) for m, v in months.items()}),
-        "outlets.md": render.outlets_md(feeds, stories, paths),
+        **outlet_pages.pages(feeds, stories, paths),
+        "search.md": search.page_md(),
         "about.md": render.about_md(title=title, volume_svg=charts.volume_chart(times, now=latest, days=None),
                                     stories=len(stories), articles=len(times),
                                     outlets=len({src for s in stories for src in s.sources})),
@@ -203,7 +212,7 @@ def _small_pages(stories: Sequence[Story], feeds: Sequence[FeedStatus], paths: d
 
 
 def _story_page(story: Story, by_id: dict[int, Story], paths: dict[int, str]) -> str:
-    related = [(by_id[r], "../../" + paths[r]) for r in story.related if r in by_id and r != story.id]
+    related = [(by_id[r], "../" + paths[r]) for r in story.related if r in by_id and r != story.id]
     return story_page.story_md(story, related)
 
 
@@ -225,11 +234,14 @@ def _write_atomic(path: Path, data: bytes | str) -> None:
 
 def build_site(stories: Sequence[Story], feeds: Sequence[FeedStatus], *, site_dir: Path, work_dir: Path,
                title: str, now: datetime, base_url: str | None = None, changed: set[int] | None = None,
-               merged: Sequence[MergedStory] = ()) -> None:
+               merged: Sequence[MergedStory] = (), home_stories: int = HOME_STORIES,
+               installation: str | None = None) -> None:
     """Build and publish the site for `stories` (the relevant ones, with articles and facts) and `feeds`.
 
     `changed`: ids of stories whose content changed since the last build (None: rebuild everything).
     `merged`: stories merged into others; each one's address gets a redirect page to its survivor.
+    `home_stories`: how many of the latest stories the home page shows. `installation`: the store's
+    installation id, for Atom entry ids that never change (see tag_uri).
     Raises BuildError; on any failure the previously published site_dir is left as it was.
     """
     site_dir, work_dir = Path(site_dir).absolute(), Path(work_dir).absolute()
@@ -243,7 +255,7 @@ def build_site(stories: Sequence[Story], feeds: Sequence[FeedStatus], *, site_di
     by_id = {s.id: s for s in stories}
     work_dir.mkdir(parents=True, exist_ok=True)
     state = _load_state(work_dir)
-    fp = _fingerprint(title, base_url)
+    fp = _fingerprint(title, base_url, home_stories)
     try:
         published = (site_dir / ".monitor-build").read_text().strip()
     except OSError:
@@ -255,23 +267,24 @@ def build_site(stories: Sequence[Story], feeds: Sequence[FeedStatus], *, site_di
     old_pages: dict[str, str] = {} if full else state.get("pages", {})
     old_story_md: dict[str, str] = {} if full else state.get("stories", {})
     old_months: dict[str, str] = {} if full else state.get("months", {})
-    story_md = {sid: f"{paths[sid][:-1]}.md" for sid in by_id}
+    story_md = {sid: paths[sid][:-len(".html")] + ".md" for sid in by_id}
     removed_ids = {int(k) for k in old_story_md} - set(by_id)
     todo = set(by_id) if full else {
         sid for sid in by_id if sid in changed or old_story_md.get(str(sid)) != story_md[sid]}
     touched = todo | removed_ids
     if touched and not full:
         todo |= {s.id for s in stories if touched.intersection(s.related)}
-    recent, months = _split(stories, now)
+    recent, months = _split(stories, home_stories)
     month_keys = {m: _sha(",".join(str(s.id) for s in ss)) for m, ss in months.items()}
-    pages = _small_pages(stories, feeds, paths, recent, months, title=title)
+    small = _small_pages(stories, feeds, paths, recent, months, title=title)
+    pages = dict(small)
     for m, ss in months.items():
         if full or old_months.get(m) != month_keys[m] or any(s.id in touched for s in ss):
             pages[f"archive/{m}.md"] = render.archive_month_md(m, ss, paths)
     for sid in todo:
         pages[story_md[sid]] = _story_page(by_id[sid], by_id, paths)
     hashes = {p: _sha(t) for p, t in pages.items()}
-    all_pages = set(NAV_PAGES) | {f"archive/{m}.md" for m in months} | set(story_md.values())
+    all_pages = set(NAV_PAGES) | set(small) | {f"archive/{m}.md" for m in months} | set(story_md.values())
     build = {p for p, h in hashes.items() if full or old_pages.get(p) != h}
     removed = set(old_pages) - all_pages
     feeds_hash = _sha(json.dumps([f.__dict__ for f in feeds], default=str, sort_keys=True))
@@ -287,18 +300,23 @@ def build_site(stories: Sequence[Story], feeds: Sequence[FeedStatus], *, site_di
     stage = work_dir / f"stage-{token}"
     _clean_leftovers(site_dir, work_dir)
     built = build | set(NAV_PAGES)
+    indexing = None
     try:
+        indexing = search.Indexing.start(
+            work_dir / "search", site_dir.parent / f".{site_dir.name}.tmp-{token}-search",
+            {sid: by_id[sid] for sid in todo}, paths, gone={_page_url(old_story_md[str(i)]) for i in removed_ids},
+            full=full, have_index=(site_dir / search.OUT / "pagefind.js").is_file())
         _mkdocs(pages, built, stage=stage, out=out, title=title, base_url=base_url)
         if full or not site_dir.is_dir():
             os.rename(out, new_dir)
         else:
-            _assemble(site_dir, out, new_dir, drop_dirs={_page_url(p) for p in removed})
-        _write_search_index(site_dir, new_dir, fresh={_page_url(p) for p in built},
-                            gone={_page_url(p) for p in removed}, full=full)
+            _assemble(site_dir, out, new_dir, drop={_page_url(p) for p in removed})
+        indexing.finish(new_dir)
         _write_redirects(new_dir, merged, by_id, paths)
         data = stories_json(stories, now=now, base_url=base_url, merged=merged)
         _write_atomic(new_dir / "stories.json", json.dumps(data, ensure_ascii=False, separators=(",", ":")))
-        _write_atomic(new_dir / "feed.xml", atom_feed(stories, title=title, now=now, base_url=base_url))
+        _write_atomic(new_dir / "feed.xml", atom_feed(stories, title=title, now=now, base_url=base_url,
+                                                      installation=installation))
         _write_sitemap(new_dir, sorted(_page_url(p) for p in all_pages), base_url)
         build_id = secrets.token_hex(8)
         _write_atomic(new_dir / ".monitor-build", build_id)
@@ -308,6 +326,8 @@ def build_site(stories: Sequence[Story], feeds: Sequence[FeedStatus], *, site_di
     except Exception as exc:  # mkdocs, theme and file-system failures all end here
         raise BuildError(f"{site_dir}: site build failed: {type(exc).__name__}: {exc}") from exc
     finally:
+        if indexing is not None:
+            indexing.cancel()  # a no-op once finished
         for d in (stage, out, new_dir):
             shutil.rmtree(d, ignore_errors=True)
     _update_sources(work_dir / "docs", {p: pages[p] for p in build}, removed)
@@ -368,7 +388,7 @@ def _mkdocs(pages: dict[str, str], built: set[str], *, stage: Path, out: Path, t
         config.plugins.on_shutdown()
 
 
-def _assemble(old: Path, out: Path, new: Path, *, drop_dirs: set[str]) -> None:
+def _assemble(old: Path, out: Path, new: Path, *, drop: set[str]) -> None:
     """Make `new` = the published site, hard-linked (`cp -al`: fast, no data copied), minus the pages that are
     gone, with the freshly built files of `out` renamed over their links (a rename replaces the link; it never
     writes into the file the published site shares)."""
@@ -377,9 +397,8 @@ def _assemble(old: Path, out: Path, new: Path, *, drop_dirs: set[str]) -> None:
     except (OSError, subprocess.CalledProcessError):
         shutil.rmtree(new, ignore_errors=True)
         shutil.copytree(old, new, copy_function=_link_or_copy)
-    for d in drop_dirs:
-        if d:
-            shutil.rmtree(new / d, ignore_errors=True)
+    for page in drop:
+        (new / page).unlink(missing_ok=True)
     for root, _dirs, files in os.walk(out):
         rel_root = Path(root).relative_to(out)
         (new / rel_root).mkdir(parents=True, exist_ok=True)
@@ -392,20 +411,6 @@ def _link_or_copy(src: str, dst: str) -> None:
         os.link(src, dst)
     except OSError:
         shutil.copy2(src, dst)
-
-
-def _write_search_index(old: Path, new: Path, *, fresh: set[str], gone: set[str], full: bool) -> None:
-    """The search index of every page: mkdocs' entries for the pages just built, the old ones for the rest."""
-    path = new / "search" / "search_index.json"
-    index = json.loads(path.read_text(encoding="utf-8"))
-    if not full:
-        try:
-            previous = json.loads((old / "search" / "search_index.json").read_text(encoding="utf-8"))["docs"]
-        except (OSError, ValueError, KeyError):
-            previous = []
-        keep = [d for d in previous if d.get("location", "").split("#")[0] not in fresh | gone]
-        index["docs"] = index["docs"] + keep
-    _write_atomic(path, json.dumps(index, ensure_ascii=False, separators=(",", ":")))
 
 
 def _write_sitemap(new: Path, urls: list[str], base_url: str | None) -> None:

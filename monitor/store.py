@@ -12,6 +12,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import secrets
 import sqlite3
 import time
 from collections.abc import Callable
@@ -290,6 +291,17 @@ class Store:
     def set_meta(self, key: str, value: str) -> None:
         with self.transaction() as db:
             db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    def installation_id(self, today: str) -> str:
+        """This installation's id, "<yyyy-mm-dd>:<hex>", made once (on `today`) and kept in meta for good:
+        the site's Atom entry ids are built from it, so they never change when site_url does."""
+        value = self.get_meta("installation_id")
+        if value is None:
+            with self.transaction() as db:
+                db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('installation_id', ?)",
+                           (f"{today}:{secrets.token_hex(8)}",))
+            value = self.get_meta("installation_id")
+        return value
 
     # --- articles ---------------------------------------------------------------------------
 

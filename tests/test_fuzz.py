@@ -141,8 +141,8 @@ def test_any_feed_bytes_parse_or_fail_cleanly_and_render_inert(content):
         assert e.published is None or e.published <= NOW.replace(day=NOW.day + 1)
     for story in _stories(parsed):
         _check_html(story_page.story_md(story, []))
-        _check_html(render.home_md([story], {story.id: "stories/x/"}, title=story.title, latest=NOW, volume_svg="",
-                                   days=7, months=[], total=1))
+        _check_html(render.home_md([story], {story.id: "stories/x.html"}, title=story.title, latest=NOW, volume_svg="",
+                                   months=[], total=1, top=[story]))
         GENERATED.append(story)
 
 

@@ -110,3 +110,57 @@ def test_stderr_handler_follows_a_replaced_sys_stderr(monkeypatch):
     monkeypatch.setattr("sys.stderr", swapped)
     logging.getLogger("monitor.run").warning("to the new stream")
     assert swapped.getvalue() == "WARNING monitor.run: to the new stream\n"
+
+
+def test_file_event_reaches_the_file_only(tmp_path, capsys):
+    from monitor.logs import file_event
+
+    log_file = tmp_path / "monitor.log"
+    setup_logging(log_file=log_file, quiet=False)
+    file_event(logging.getLogger("monitor.ingest"), logging.INFO, "feed fetched", url="https://x.example/f")
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    assert "feed fetched" not in capsys.readouterr().err
+    assert "feed fetched url=https://x.example/f" in log_file.read_text()
+
+
+def test_a_warning_prints_above_the_progress_line_not_onto_it(capsys):
+    from monitor.logs import ProgressLine
+
+    setup_logging(log_file=None, quiet=False)
+    with ProgressLine() as line:
+        line.show("feeds  [###...] 3/10")
+        event(logging.getLogger("monitor.ingest"), logging.WARNING, "feed failed", url="https://x.example/f")
+        line.show("feeds  [####..] 4/10")
+    err = capsys.readouterr().err
+    # the bar is cleared, the warning gets a line of its own starting at column 0, the bar comes back under it
+    assert "\r\x1b[KWARNING monitor.ingest: feed failed url=https://x.example/f\n\r\x1b[Kfeeds  [###...] 3/10" in err
+    assert err.endswith("4/10\r\x1b[K")  # cleared on leaving, so the summary starts on a clean line
+    assert "3/10WARNING" not in err
+
+
+def test_run_log_has_a_line_per_feed_and_the_summary(tmp_path, server):
+    from click.testing import CliRunner
+
+    from monitor.cli import main
+    from .sample import serve_sample, write_config
+
+    serve_sample(server)
+    config = write_config(tmp_path, server, extra_feeds=["/missing.xml"])
+    log_file = tmp_path / "run.log"
+    runner = CliRunner()
+    for _ in range(2):  # the second run finds every feed not due yet
+        result = runner.invoke(main, ["run", "--config", str(config), "--quiet", "--log-file", str(log_file)])
+        assert result.exit_code == 0, result.output
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    lines = log_file.read_text().splitlines()
+    assert all(LINE.match(x) for x in lines)
+    runs = [x for x in lines if " monitor.run monitor: feeds: " in x]
+    assert len(runs) == 2
+    first, second = lines[: lines.index(runs[0]) + 1], lines[lines.index(runs[0]) + 1:]
+    fetched = [x for x in first if " feed fetched url=" in x]
+    assert len(fetched) == 2 and any("/ledger/rss.xml" in x for x in fetched)
+    assert len([x for x in first if "feed failed url=" in x and "/missing.xml" in x]) == 1
+    not_due = [x for x in second if " feed not due url=" in x]
+    assert len(not_due) == 3 and all("next_due=" in x for x in not_due)

@@ -57,7 +57,7 @@ def test_first_run_stores_articles_and_publishes_a_site(sample):
     assert len(titles) == 2 and not any("Riverside" in t for t in titles)
     story = next(s for s in site["stories"] if len(s["articles"]) == 2)
     assert story["sources"] == ["The Circuit Ledger", "Northgate Tribune"]
-    assert (sample.site_dir / story["page"].strip("/") / "index.html").exists()
+    assert (sample.site_dir / story["page"]).exists()
     assert (sample.site_dir / "index.html").exists()
 
 
@@ -223,7 +223,7 @@ def test_a_story_keeps_its_id_and_page_when_a_later_run_adds_coverage(server, tm
     grown = next(s for s in after["stories"] if s["id"] == halcyon["id"])
     assert grown["page"] == halcyon["page"]
     assert grown["sources"] == ["The Circuit Ledger", "Northgate Tribune"]
-    assert (config.site_dir / grown["page"].strip("/") / "index.html").exists()
+    assert (config.site_dir / grown["page"]).exists()
 
 
 def test_changing_the_threshold_or_subject_needs_no_refetch(sample, server):
@@ -261,5 +261,5 @@ def test_rebuild_brings_back_a_deleted_site_from_the_database_alone(sample, serv
     rebuild_site(sample)
     after = json.loads((sample.site_dir / "stories.json").read_text())["stories"]
     assert [s["page"] for s in after] == [s["page"] for s in before]
-    assert all((sample.site_dir / s["page"].strip("/") / "index.html").exists() for s in after)
+    assert all((sample.site_dir / s["page"]).exists() for s in after)
     assert len(server.requests) == requests  # nothing fetched

@@ -153,6 +153,12 @@ def fixture_archive() -> tuple[list[Story], list[FeedStatus]]:
                           last_error="HTTP 503 <b>Service Unavailable</b>", last_error_at=NOW - timedelta(hours=1),
                           failures=3, next_due=NOW + timedelta(hours=4), articles=feeds[4].articles)
     feeds.append(FeedStatus(url="javascript:alert(11)", name="<img src=x onerror=alert(12)> Bad Feed"))
+    # a second feed of one outlet (same host, name spelled differently) and a feed read only in part
+    feeds.append(FeedStatus(url="https://harbortech.example/policy/rss", name="harbor  tech daily",
+                            last_success=NOW - timedelta(minutes=20), articles=0))
+    feeds.append(FeedStatus(url="https://pacificbriefing.example/partial.xml", name="Pacific Briefing",
+                            last_success=NOW - timedelta(minutes=20), last_error_at=NOW - timedelta(minutes=20),
+                            last_error="partly read: mismatched tag at line 40"))
     return stories, feeds
 
 
@@ -175,10 +181,13 @@ BASE = "https://news.example.org/ai/"
 REL = {"nofollow", "noopener", "noreferrer"}
 
 
+HOME = 7  # the fixture's latest 7 stories on the home page, the 2 oldest in the archive
+
+
 def _build(tmp: Path, stories, feeds, **kw) -> Path:
     site = tmp / "public"
     build_site(stories, feeds, site_dir=site, work_dir=tmp / "work", title="AI Pause Watch", now=NOW,
-               base_url=kw.pop("base_url", BASE), **kw)
+               base_url=kw.pop("base_url", BASE), home_stories=kw.pop("home_stories", HOME), **kw)
     return site
 
 
@@ -202,39 +211,78 @@ def _text(el) -> str:
 def test_pages_exist_where_story_path_says(built):
     site, stories, _ = built
     for s in stories:
-        page = site / story_path(s) / "index.html"
+        page = site / story_path(s)
         assert page.is_file(), page
-    assert story_path(stories[3]) == "stories/hostile-script-story/"
-    for p in ("index.html", "outlets/index.html", "about/index.html", "archive/index.html", "archive/2026-09/index.html",
-              "search/search_index.json", "sitemap.xml"):
+    assert story_path(stories[3]) == "stories/hostile-script-story.html"
+    for p in ("index.html", "outlets/index.html", "about.html", "archive/index.html", "archive/2026-09.html",
+              "search.html", "pagefind/pagefind.js", "sitemap.xml", "404.html"):
         assert (site / p).is_file(), p
-    assert not (site / "archive/2026-10").exists()  # this month's stories are all on the home page
+    assert not (site / "search/search_index.json").exists()  # no whole-site index on every first visit
+    assert not (site / "archive/2026-10.html").exists()  # this month's stories are all on the home page
+    # served for any missing address under the site's subpath: its assets and links carry the subpath
+    doc = lxml.html.fromstring((site / "404.html").read_bytes())
+    refs = doc.xpath("//link[@rel='stylesheet']/@href | //script/@src | //a[@href]/@href")
+    local = [r for r in refs if "://" not in r or r.startswith(BASE)]
+    assert local and all(r.startswith(("/ai/", BASE)) for r in local), local
 
 
-def test_home_is_a_river_of_recent_days_newest_first(built):
+def test_installation_id_is_made_once_and_kept(tmp_path):
+    from monitor.store import Store
+
+    with Store.open(tmp_path / "m.sqlite3") as store:
+        first = store.installation_id("2026-10-01")
+        assert first == store.installation_id("2027-01-01") and first.startswith("2026-10-01:")
+    with Store.open(tmp_path / "m.sqlite3") as store:
+        assert store.installation_id("2030-01-01") == first
+    with Store.open(tmp_path / "other.sqlite3") as store:
+        assert store.installation_id("2026-10-01") != first
+
+
+def test_home_shows_the_latest_stories_by_day_biggest_first(built):
     site, stories, _ = built
     _, body = _content(site / "index.html")
-    titles = [_text(a) for a in body.xpath(".//h3[@class='mn-row__title']/a")]
-    recent = sorted((s for s in stories if (NOW - s.last_published).days < 7), key=lambda s: s.last_published, reverse=True)
-    assert titles == [" ".join(s.title.split()) for s in recent]
-    assert "Parliament debates moratorium" not in _text(body)  # older than a week: in the archive
+    river = body.xpath(".//section[@class='mn-day']")
+    titles = [_text(a) for d in river for a in d.xpath(".//h3[@class='mn-row__title']/a")]
+    latest = sorted(stories, key=lambda s: s.last_published, reverse=True)[:HOME]
+    assert sorted(titles) == sorted(" ".join(s.title.split()) for s in latest)
+    assert "Parliament debates moratorium" not in _text(body)  # older than the latest 7: in the archive
     days = [_text(h) for h in body.xpath(".//h2[@class='mn-day__title']")]
     assert days[0] == "Wednesday 14 October 2026" and len(days) == len(set(days))
-    first = body.xpath(".//article[@class='mn-row']")[0]
-    assert "5 outlets" in _text(first) or "outlets" in _text(first)
-    assert first.xpath(".//svg[@class='mn-spark']")
+    today = [_text(a) for a in river[0].xpath(".//h3/a")]
+    # the 5-outlet story comes before the later 3-outlet hostile story of the same day
+    assert today[0] == " ".join(stories[0].title.split()) and HOSTILE_TITLE in today[1]
+    first = river[0].xpath(".//article[@class='mn-row']")[0]
+    assert "5 outlets" in _text(first)  # Lakeside Chronicle carries a copy: not an outlet of its own
+    assert "First reported 14 Oct 2026, 03:00 UTC · 6 articles" in _text(first)
+    assert first.xpath(".//svg[@class='mn-meter-svg']/@aria-label") == ["5 independent outlets on a scale of 10"]
+    assert len(first.xpath(".//*[@class='mn-mark']")) == 5
+    single = [r for d in river for r in d.xpath(".//article") if "Researchers publish guide" in _text(r)][0]
+    assert "1 outlet ·" in _text(single) and len(single.xpath(".//*[@class='mn-mark']")) == 1
+    top = body.xpath(".//section[@class='mn-top']")[0]
+    assert _text(top.xpath("h2")[0]) == "Top stories this week"
+    top_titles = [_text(a) for a in top.xpath(".//h3/a")]
+    assert top_titles[0] == " ".join(stories[0].title.split())
+    assert "Researchers publish guide to pausing a training run safely" not in top_titles  # one outlet
     assert body.xpath(".//svg[contains(@class, 'mn-volume')]")
     href = body.xpath(".//h3[@class='mn-row__title']/a/@href")[0]
-    assert (site / href / "index.html").is_file()
-    _, arch = _content(site / "archive/2026-09/index.html")
+    assert (site / href).is_file()
+    _, arch = _content(site / "archive/2026-09.html")
     assert "Parliament debates moratorium" in _text(arch)
-    assert (site / "archive/2026-09" / arch.xpath(".//h3/a/@href")[0] / "index.html").resolve().is_file()
+    assert (site / "archive" / arch.xpath(".//h3/a/@href")[0]).resolve().is_file()
+
+
+def test_home_story_count_is_configurable(tmp_path):
+    stories, feeds = fixture_archive()
+    site = _build(tmp_path, stories, feeds, home_stories=50)
+    _, body = _content(site / "index.html")
+    assert len(body.xpath(".//section[@class='mn-day']//article")) == len(stories)  # 40 days old or not
+    assert "No older stories yet." in _text(body)
 
 
 def test_story_page_shows_agreed_facts_timeline_copies_related(built):
     site, stories, _ = built
     s1 = stories[0]
-    _, body = _content(site / story_path(s1) / "index.html")
+    _, body = _content(site / story_path(s1))
     text = _text(body)
     assert "What the coverage agrees on" in text
     facts = body.xpath(".//li[contains(@class, 'mn-fact ')]")
@@ -255,23 +303,45 @@ def test_story_page_shows_agreed_facts_timeline_copies_related(built):
     assert "by Dana Okafor" in _text(items[0])
     assert body.xpath(".//svg[@class='mn-chart']")
     related = body.xpath(".//section[@class='mn-related']//a/@href")
-    assert related == ["../../" + story_path(stories[1]), "../../" + story_path(stories[2])]
+    assert related == ["../" + story_path(stories[1]), "../" + story_path(stories[2])]
     for r in related:
-        assert (site / story_path(s1) / r / "index.html").resolve().is_file()
+        assert (site / story_path(s1)).parent.joinpath(r).resolve().is_file()
 
 
-def test_outlets_page_shows_health_and_counts(built):
+def test_outlets_index_lists_outlets_not_feeds(built):
     site, _, feeds = built
     _, body = _content(site / "outlets/index.html")
-    cards = {_text(c.xpath(".//h3")[0]): _text(c) for c in body.xpath(".//article[@class='mn-outlet']")}
-    assert "Orbit Review failing (3 failures)" in cards
-    assert "HTTP 503 <b>Service Unavailable</b>" in cards["Orbit Review failing (3 failures)"]
-    assert "Meridian Ledger healthy" in cards
-    card = body.xpath(".//article[@class='mn-outlet'][contains(h3, 'Meridian Ledger')]")[0]
+    rows = {_text(r.xpath("th")[0]): [_text(c) for c in r.xpath("td")] for r in body.xpath(".//tbody/tr")}
+    names = [n.split(" ")[0:2] for n in rows]
+    assert len(rows) == len({tuple(n) for n in names})  # each outlet once
+    harbor = [v for k, v in rows.items() if k.startswith("Harbor Tech Daily")]
+    assert len(harbor) == 1 and harbor[0][0] == "2"  # its two feeds, one outlet
+    assert "Orbit Review failing (3 failures)" in rows
+    assert "Pacific Briefing 1 of 2 feeds: read partly" in rows
+    assert "Meridian Ledger healthy" in rows
+    assert rows["Meridian Ledger healthy"][1:3] == ["5", "5"]  # articles, stories
+    assert "<img src=x onerror=alert(12)> Bad Feed not fetched yet" in rows
+
+
+def test_outlet_page_has_its_feeds_stories_and_articles_over_time(built):
+    site, stories, _ = built
+    _, body = _content(site / "outlets/harbor-tech-daily.html")
+    cards = {_text(c.xpath(".//h3")[0]): c for c in body.xpath(".//article[@class='mn-outlet']")}
+    assert set(cards) == {"Harbor Tech Daily healthy", "harbor tech daily healthy"}
+    assert body.xpath(".//svg[contains(@class, 'mn-volume')]")
+    listed = [_text(a) for a in body.xpath(".//ul[@class='mn-outlet__latest']/li/a")]
+    assert listed[0] == " ".join(stories[0].title.split()) and len(listed) == 4
+    for href in body.xpath(".//ul[@class='mn-outlet__latest']/li/a/@href"):
+        assert (site / "outlets" / href).resolve().is_file()
+    _, pacific = _content(site / "outlets/pacific-briefing.html")
+    partial = [c for c in pacific.xpath(".//article[@class='mn-outlet']") if "partial.xml" in _text(c)][0]
+    assert "read partly" in _text(partial) and "mismatched tag at line 40" in _text(partial)
+    assert "healthy" not in _text(partial.xpath(".//h3")[0])
+    _, orbit = _content(site / "outlets/orbit-review.html")
+    card = orbit.xpath(".//article[@class='mn-outlet']")[0]
     fields = dict(zip((_text(x) for x in card.xpath(".//dt")), (_text(x) for x in card.xpath(".//dd"))))
-    assert fields["Articles"] == "5" and fields["Stories"] == "5"
-    assert fields["Last success"] == "14 Oct 2026, 12:10 UTC" and fields["Next fetch"] == "14 Oct 2026, 13:10 UTC"
-    assert "<img src=x onerror=alert(12)> Bad Feed not fetched yet" in cards
+    assert fields["Last error"].startswith("HTTP 503 <b>Service Unavailable</b>")
+    assert fields["Next fetch"] == "14 Oct 2026, 16:30 UTC (backing off after 3 failures)"
 
 
 def test_stories_json_schema(built):
@@ -302,12 +372,29 @@ def test_feed_xml_is_atom_with_absolute_links(built):
     links = [e.find("a:link", ns).get("href") for e in entries]
     assert all(h.startswith(BASE + "stories/") for h in links)
     assert HOSTILE_TITLE in [e.find("a:title", ns).text for e in entries]
+    assert [x.get("href") for x in root.findall("a:link[@rel='self']", ns)] == [BASE + "feed.xml"]
+    summary = entries[0].find("a:summary", ns).text
+    assert "Reported by 5 outlets:" in summary and "Lakeside Chronicle" not in summary
+
+
+def test_atom_ids_stay_when_site_url_changes(tmp_path):
+    stories, feeds = fixture_archive()
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    ids = []
+    for i, base in enumerate((None, BASE, "https://elsewhere.example/watch/")):
+        site = _build(tmp_path / str(i), stories, feeds, base_url=base, installation="2026-10-01:5f3a9c")
+        root = ET.parse(site / "feed.xml").getroot()
+        ids.append([e.find("a:id", ns).text for e in root.findall("a:entry", ns)])
+        assert bool(root.findall("a:link[@rel='self']", ns)) == (base is not None)
+    assert ids[0] == ids[1] == ids[2]
+    assert ids[0][0] == "tag:monitor.invalid,2026-10-01:5f3a9c/story/1"
+    assert len(set(ids[0])) == len(stories)
 
 
 def test_hostile_text_is_visible_and_inert(built):
     site, stories, _ = built
     hostile = stories[3]
-    doc, body = _content(site / story_path(hostile) / "index.html")
+    doc, body = _content(site / story_path(hostile))
     text = body.text_content()
     for s in (HOSTILE_TITLE, "[click](javascript:alert(4))", "{: onclick=alert(5) }", '--8<-- "/etc/passwd"',
               '{% include "base.html" %}', "**bold** <b>b</b>", "<svg onload=alert(3)>", "Eve [x](javascript:alert(6))"):
@@ -342,9 +429,9 @@ def test_links_are_http_with_rel(built):
                 seen += 1
             else:
                 target = (page.parent / href.split("#")[0]).resolve()
-                assert target.is_dir() or target.is_file(), (page, href)
+                assert target.is_file(), (page, href)  # a page, never a folder: the site opens from disk
     assert seen > 20
-    _, body = _content(site / "stories/hostile-script-story/index.html")
+    _, body = _content(site / "stories/hostile-script-story.html")
     assert "A second report" in _text(body) and not body.xpath(".//a[contains(., 'A second report')]")
 
 
@@ -355,11 +442,17 @@ def test_only_excerpts_are_published(built):
             assert FULLTEXT_MARKER not in f.read_text(errors="replace"), f
 
 
-def test_search_index_covers_every_story(built):
+def test_search_records_cover_every_story_with_its_filters(built):
     site, stories, _ = built
-    docs = json.loads((site / "search/search_index.json").read_text())["docs"]
-    locations = {d["location"].split("#")[0] for d in docs}
-    assert {story_path(s) for s in stories} <= locations
+    records = site.parent / "work" / "search"
+    for s in stories:
+        doc = lxml.html.fromstring((records / story_path(s)).read_bytes())
+        assert doc.xpath("//h1[@data-pagefind-meta='title']")[0].text_content() == " ".join(s.title.split())
+        assert doc.xpath("//*[@data-pagefind-meta='date']")[0].text_content().startswith("First reported ")
+        assert set(doc.xpath("//*[@data-pagefind-filter='outlet']/text()")) == set(s.sources)
+    entry = json.loads((site / "pagefind" / "pagefind-entry.json").read_text())
+    assert entry["languages"]["en"]["page_count"] == len(stories)
+    assert (site / "pagefind" / "filter").is_dir()
 
 
 def _change_story(story: Story, title: str) -> Story:
@@ -371,30 +464,30 @@ def _change_story(story: Story, title: str) -> Story:
 def test_incremental_build_updates_one_page_and_keeps_the_others(tmp_path):
     stories, feeds = fixture_archive()
     site = _build(tmp_path, stories, feeds)
-    other = site / story_path(stories[4]) / "index.html"  # unrelated to story 1
+    other = site / story_path(stories[4])  # unrelated to story 1
     before = other.read_bytes(), os.stat(other).st_ino
     stories[0] = _change_story(stories[0], "Quillfeather model story, updated")
     _build(tmp_path, stories, feeds, changed={stories[0].id})
-    _, body = _content(site / story_path(stories[0]) / "index.html")
+    _, body = _content(site / story_path(stories[0]))
     assert "Quillfeather model story, updated" in _text(body)
     assert "Late report on the lab's model" in _text(body)
     assert other.read_bytes() == before[0]
     assert os.stat(other).st_ino == before[1]  # hard-linked from the previous site, not rebuilt
-    related = _content(site / story_path(stories[1]) / "index.html")[1]  # lists story 1: rebuilt too
+    related = _content(site / story_path(stories[1]))[1]  # lists story 1: rebuilt too
     assert "Quillfeather model story, updated" in _text(related.xpath(".//section[@class='mn-related']")[0])
     _, home = _content(site / "index.html")
     assert _text(home.xpath(".//h3[@class='mn-row__title']")[0]) == "Quillfeather model story, updated"
     data = json.loads((site / "stories.json").read_text())
     assert data["stories"][0]["title"] == "Quillfeather model story, updated"
-    index = json.loads((site / "search/search_index.json").read_text())["docs"]
-    titles = {d["title"] for d in index if d["location"] in (story_path(stories[0]), story_path(stories[4]))}
-    assert "Quillfeather model story, updated" in titles and len(titles) == 2
-    # a story that is gone loses its page and its search entries
+    records = tmp_path / "work" / "search"
+    assert "Quillfeather model story, updated" in (records / story_path(stories[0])).read_text()
+    assert (records / story_path(stories[4])).is_file()
+    # a story that is gone loses its page and its search record
     gone = stories.pop(2)
     _build(tmp_path, stories, feeds, changed=set())
-    assert not (site / story_path(gone)).exists()
-    index = json.loads((site / "search/search_index.json").read_text())["docs"]
-    assert not [d for d in index if d["location"].startswith(story_path(gone))]
+    assert not (site / story_path(gone)).exists() and not (records / story_path(gone)).exists()
+    entry = json.loads((site / "pagefind" / "pagefind-entry.json").read_text())
+    assert entry["languages"]["en"]["page_count"] == len(stories)
     assert not list(tmp_path.glob(".public.tmp-*")) and not list((tmp_path / "work").glob("stage-*"))
 
 
@@ -408,7 +501,8 @@ def test_nothing_changed_means_no_build(tmp_path):
     feeds[0] = FeedStatus(url=feeds[0].url, name=feeds[0].name, last_error="timeout", failures=1)
     _build(tmp_path, stories, feeds, changed=set())
     assert (site / ".monitor-build").read_text() != stamp
-    assert "timeout" in _text(_content(site / "outlets/index.html")[1])
+    assert "failing (1 failure)" in _text(_content(site / "outlets/index.html")[1])
+    assert "timeout" in _text(_content(site / "outlets/meridian-ledger.html")[1])
 
 
 def test_failed_build_leaves_the_previous_site_whole(tmp_path, monkeypatch):
@@ -427,7 +521,7 @@ def test_failed_build_leaves_the_previous_site_whole(tmp_path, monkeypatch):
     assert not list(tmp_path.glob(".public.tmp-*")) and not list((tmp_path / "work").glob("stage-*"))
     monkeypatch.undo()
     _build(tmp_path, stories, feeds, changed={stories[0].id})  # the next good run publishes it
-    assert "This title must not be published" in (site / story_path(stories[0]) / "index.html").read_text()
+    assert "This title must not be published" in (site / story_path(stories[0])).read_text()
 
 
 def test_full_build_without_base_url_uses_relative_links(tmp_path):
@@ -437,3 +531,30 @@ def test_full_build_without_base_url_uses_relative_links(tmp_path):
     assert data["stories"][0]["page"] == story_path(stories[0])
     root = ET.parse(site / "feed.xml").getroot()
     assert root.find("{http://www.w3.org/2005/Atom}entry/{http://www.w3.org/2005/Atom}link").get("href").startswith("stories/")
+
+
+def test_serve_takes_a_site_dir_and_says_when_the_port_is_taken(built, tmp_path):
+    import socket
+    import subprocess
+    import sys
+    import urllib.request
+
+    site, stories, _ = built
+    cmd = [sys.executable, "-m", "monitor.cli", "serve", "--site-dir", str(site), "--port", "0"]
+    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first = proc.stdout.readline()
+        assert first.startswith(f"Serving {site} on http://127.0.0.1:"), first
+        url = first.split(" on ")[1].split(" ")[0]
+        with urllib.request.urlopen(url + story_path(stories[0]), timeout=10) as r:
+            assert "rewrote parts of its own training code" in r.read().decode()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run([*cmd[:-1], str(port)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"monitor: error: port {port} on 127.0.0.1 is taken: stop what uses it or pass --port {port + 1}"

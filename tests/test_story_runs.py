@@ -77,7 +77,7 @@ def test_a_bridging_report_merges_two_earlier_stories_and_the_old_page_redirects
     before = by_first(site(config))
     assert len(before) == 2, "precondition: the figures report and the people report are two stories on their own"
     older, younger = before
-    old_page = config.site_dir / younger["page"] / "index.html"
+    old_page = config.site_dir / younger["page"]
     assert "Ilse Marrow" in old_page.read_text()  # a real story page, built by mkdocs
 
     serve(server, VANTOR)
@@ -91,7 +91,7 @@ def test_a_bridging_report_merges_two_earlier_stories_and_the_old_page_redirects
     refresh = re.search(r'<meta http-equiv="refresh" content="0; url=([^"]+)">', html).group(1)
     assert f'<a href="{refresh}">' in html and not refresh.startswith(("/", "http"))  # relative: works from file://
     target = (old_page.parent / refresh).resolve()
-    assert target == (config.site_dir / older["page"] / "index.html").resolve()
+    assert target == (config.site_dir / older["page"]).resolve()
     assert "Odo Brask" in target.read_text()  # the survivor now holds the people report
     # a later run with nothing new clusters nothing and leaves the redirect in place
     summary = run(config, now=at(published(VANTOR[2]), minutes=120), extract_workers=0)
@@ -131,7 +131,7 @@ def test_an_earlier_near_duplicate_takes_the_place_of_a_later_copy(server, tmp_p
     assert story["first_published"].startswith("2026-11-03T15:00")  # the original's date
     # the copy is listed, but it is no outlet of its own and no report of its own
     assert story["sources"] == ["Harbour Post", "Meadow Gazette"] and len(story["articles"]) == 3
-    page = (config.site_dir / story["page"] / "index.html").read_text()
+    page = (config.site_dir / story["page"]).read_text()
     assert "2 outlets · 2 articles" in re.sub(r"<[^>]+>", "", page)
     with Store.open(config.database) as store:
         rows = {r["url"]: r for r in export_articles(store)}

@@ -105,7 +105,7 @@ def built(tmp_path_factory):
         assert export.returncode == 0, export.stderr
         data = json.loads((cfg.site_dir / "stories.json").read_text())
         (story,) = [s for s in data["stories"] if len(s["articles"]) == 4]
-        doc = lxml.html.fromstring((cfg.site_dir / story["page"].strip("/") / "index.html").read_bytes())
+        doc = lxml.html.fromstring((cfg.site_dir / story["page"]).read_bytes())
         body = doc.xpath("//article[contains(@class, 'md-content__inner')]")[0]
         with Store.open(cfg.database) as store:
             facts = [f for s in store.stories() for f in s.facts]
