@@ -308,7 +308,19 @@ def demo(site_dir: str | None, workdir: str, quiet: bool) -> None:
     if not quiet:
         click.echo(summary.line(), err=True)
     click.echo(f"The demo site is at {site / 'index.html'}")
-    click.echo(f"Preview it with: monitor serve --site-dir {shlex.quote(str(site.absolute()))}")
+    click.echo(f"Preview it with: {_this_monitor()} serve --site-dir {shlex.quote(str(site.absolute()))}")
+
+
+def _this_monitor() -> str:
+    """How to run this same monitor again from any folder: `monitor` when that is on PATH and is this one,
+    else its full path (a virtual environment that is not activated), else `python -m monitor.cli`."""
+    import shutil
+
+    me = Path(sys.argv[0]).resolve() if sys.argv and sys.argv[0] else None
+    if me is not None and me.name == "monitor":
+        on_path = shutil.which("monitor")
+        return "monitor" if on_path and Path(on_path).resolve() == me else shlex.quote(str(me))
+    return f"{shlex.quote(sys.executable)} -m monitor.cli"
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -19,7 +19,8 @@ def test_demo_builds_a_site_of_the_bundled_corpus(tmp_path):
     assert result.returncode == 0, result.stderr
     assert f"The demo site is at {site / 'index.html'}" in result.stdout
     # the printed preview command names the site by its absolute path: it works from any folder
-    assert f"Preview it with: monitor serve --site-dir {site.absolute()}" in result.stdout
+    # the printed command runs this same monitor from any folder (here: started as python -m monitor.cli)
+    assert f"Preview it with: {sys.executable} -m monitor.cli serve --site-dir {site.absolute()}" in result.stdout
     # the broken and the down feed are reported, one line each, and the run went on
     warnings = [line for line in result.stderr.splitlines() if line.startswith("WARNING")]
     assert len(warnings) == 2
