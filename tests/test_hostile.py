@@ -592,7 +592,9 @@ def test_a_brotli_bomb_stops_at_the_size_cap_without_inflating(tmp_path, server)
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     assert proc.returncode == 0, proc.stderr.read().decode()
-    assert usage.ru_maxrss < 500_000, usage.ru_maxrss  # KB: the run's own peak, far below the 1 GB inside
+    # KB: the run's own peak stays below the 1 GB inside (the old code peaked at 2.2 GB). A small run now peaks
+    # near 600 MB by itself: the story stage's embedding model and word-frequency table are loaded
+    assert usage.ru_maxrss < 900_000, usage.ru_maxrss
     config = load_config(path)
     assert "body larger than 10000000 bytes" in feed_health(config)[server.url("/bomb.rss")].last_error
     assert f"{base}/one" in published_articles(config)
