@@ -161,10 +161,16 @@ async def _fetch_all(config: Config, requests: dict, deadline: float, progress: 
         tasks = [asyncio.create_task(one(key, url, options)) for key, (url, options) in requests.items()]
         if not tasks:
             return out
-        _, pending = await asyncio.wait(tasks, timeout=max(1.0, deadline - time.monotonic()))
+        done, pending = await asyncio.wait(tasks, timeout=max(1.0, deadline - time.monotonic()))
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
+        # a fetch fails as a FetchError; anything else is a bug (or a changed httpx) and must stop the run loudly,
+        # not pass for "time budget reached"
+        errors = [task.exception() for task in tasks if task in done and not task.cancelled()]  # each one read
+        for error in errors:
+            if error is not None:
+                raise error
     return out
 
 
