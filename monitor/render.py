@@ -96,7 +96,7 @@ def iso(t: datetime) -> str:
     return utc(t).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _time_tag(t: datetime, text: str) -> str:
+def time_tag(t: datetime, text: str) -> str:
     return f'<time datetime="{iso(t)}">{text}</time>'
 
 
@@ -132,13 +132,13 @@ def story_row(story: Story, href: str, *, top: bool = False) -> str:
     cls = "mn-row mn-row--top" if top else "mn-row"
     return (
         f'<article class="{cls}">'
-        f'<div class="mn-row__time">{_time_tag(t1, fmt_time(t1))}</div>'
+        f'<div class="mn-row__time">{time_tag(t1, fmt_time(t1))}</div>'
         '<div class="mn-row__body">'
         f'<h3 class="mn-row__title"><a href="{esc(href)}">{esc(story.title)}</a></h3>'
         f'<p class="mn-row__summary">{esc(one_line(story.summary))}</p>'
-        f'<p class="mn-row__outlets"><strong>{_plural(n, "outlet")}</strong> · {outlet_list(outlets)}</p>'
-        f'<p class="mn-row__when">First reported {_time_tag(t0, fmt_when(t0))}'
-        f' · {_plural(arts, "article")}</p>'
+        f'<p class="mn-row__outlets"><strong>{plural(n, "outlet")}</strong> · {outlet_list(outlets)}</p>'
+        f'<p class="mn-row__when">First reported {time_tag(t0, fmt_when(t0))}'
+        f' · {plural(arts, "article")}</p>'
         "</div>"
         f'<div class="mn-row__spark">{charts.outlet_meter(n)}</div>'
         "</article>"
@@ -187,8 +187,8 @@ def home_md(recent: Sequence[Story], paths: dict[int, str], *, title: str, lates
     head = [front_matter(title, hide=("navigation", "toc")),
             '<div class="mn-home">',
             f'<header class="mn-masthead"><h1>{esc(title)}</h1>'
-            f'<p class="mn-lede">{_plural(total, "story", "stories")} tracked · latest coverage '
-            f'{_time_tag(latest, fmt_when(latest))}</p></header>']
+            f'<p class="mn-lede">{plural(total, "story", "stories")} tracked · latest coverage '
+            f'{time_tag(latest, fmt_when(latest))}</p></header>']
     if top:
         head.append('<section class="mn-top" aria-labelledby="top-stories"><h2 id="top-stories">Top stories this week</h2>'
                     + "".join(story_row(s, paths[s.id], top=True) for s in top) + "</section>")
@@ -198,7 +198,7 @@ def home_md(recent: Sequence[Story], paths: dict[int, str], *, title: str, lates
     if not body:
         body = ['<p class="mn-empty">No stories yet.</p>']
     else:
-        body.insert(0, f'<h2 class="mn-latest" id="latest">Latest {_plural(len(recent), "story", "stories")}</h2>')
+        body.insert(0, f'<h2 class="mn-latest" id="latest">Latest {plural(len(recent), "story", "stories")}</h2>')
     tail = ['<nav class="mn-older" aria-labelledby="older"><h2 id="older">Older stories</h2><p>'
             + " · ".join(f'<a href="archive/{m}.html">{_month_name(m)}</a>' for m in months[:6])
             + (' · <a href="archive/index.html">all months</a>' if months else "No older stories yet.")
@@ -215,7 +215,7 @@ def archive_month_md(month: str, stories: Sequence[Story], paths: dict[int, str]
     name = _month_name(month)
     parts = [front_matter(f"Stories of {name}"), '<div class="mn-home">',
              f'<header class="mn-masthead"><h1>Stories of {name}</h1>'
-             f'<p class="mn-lede">{_plural(len(stories), "story", "stories")} · <a href="index.html">all months</a></p></header>']
+             f'<p class="mn-lede">{plural(len(stories), "story", "stories")} · <a href="index.html">all months</a></p></header>']
     parts += _day_groups(stories, "../", paths)
     parts += ["</div>", ""]
     return "\n".join(parts)
@@ -223,7 +223,7 @@ def archive_month_md(month: str, stories: Sequence[Story], paths: dict[int, str]
 
 def archive_index_md(counts: dict[str, int]) -> str:
     """The list of archive months with their story counts."""
-    items = "".join(f'<li><a href="{m}.html">{_month_name(m)}</a> <span class="mn-muted">{_plural(n, "story", "stories")}</span></li>'
+    items = "".join(f'<li><a href="{m}.html">{_month_name(m)}</a> <span class="mn-muted">{plural(n, "story", "stories")}</span></li>'
                     for m, n in sorted(counts.items(), reverse=True))
     return "\n".join([front_matter("Archive"), '<div class="mn-home"><h1>Archive</h1>',
                       '<p class="mn-lede">Stories older than the latest ones on the home page, by month of their latest article.</p>',
@@ -231,11 +231,8 @@ def archive_index_md(counts: dict[str, int]) -> str:
                       "</div>", ""])
 
 
-def _plural(n: int, word: str, many: str | None = None) -> str:
+def plural(n: int, word: str, many: str | None = None) -> str:
     return f"{n} {word if n == 1 else (many or word + 's')}"
-
-
-plural = _plural  # for the other page modules (outlet_pages, search)
 
 
 def about_md(*, title: str, volume_svg: str, stories: int, articles: int, outlets: int) -> str:
@@ -246,8 +243,8 @@ def about_md(*, title: str, volume_svg: str, stories: int, articles: int, outlet
         "same event into stories, and shows for each story who reported it when and which figures and quotes "
         "the outlets agree on. Only headlines, short excerpts and links are published; read the articles at "
         "their outlets.</p>",
-        f'<p class="mn-lede">{_plural(stories, "story", "stories")} · {_plural(articles, "article")} · '
-        f'{_plural(outlets, "outlet")}</p>',
+        f'<p class="mn-lede">{plural(stories, "story", "stories")} · {plural(articles, "article")} · '
+        f'{plural(outlets, "outlet")}</p>',
         f'<figure class="mn-figure" data-search-exclude>{volume_svg}<figcaption>Coverage volume over the whole archive</figcaption></figure>',
         '<h2 id="data">Data</h2><ul><li><a href="feed.xml">feed.xml</a>: an Atom feed, one entry per story</li>'
         '<li><a href="stories.json">stories.json</a>: every story with its articles, excerpts and links</li></ul>',

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from monitor import charts
 from monitor.models import Article, Fact, Story, originals
 from monitor.primary import PrimarySource, primary_sources
-from monitor.render import _plural, _time_tag, esc, excerpt, fmt_when, front_matter, link, words
+from monitor.render import plural, time_tag, esc, excerpt, fmt_when, front_matter, link, words
 
 
 def _evidence(fact: Fact) -> str:
@@ -30,7 +30,7 @@ def _fact_item(fact: Fact, total: int) -> str:
             f'<div class="mn-fact__head"><span class="mn-fact__kind">{"Quote" if quote else "Figure"}</span>'
             f'<span class="mn-fact__text">{text}{who}</span></div>'
             f'<div class="mn-meter" aria-hidden="true"><span style="width:{pct}%"></span></div>'
-            f'<p class="mn-fact__count">reported by {n} of {_plural(total, "outlet")}</p>'
+            f'<p class="mn-fact__count">reported by {n} of {plural(total, "outlet")}</p>'
             f'<ul class="mn-fact__evidence">{_evidence(fact)}</ul></li>')
 
 
@@ -46,10 +46,10 @@ def _dispute_item(label: str, rivals: Sequence[Fact]) -> str:
 def _article_item(a: Article, copies: Sequence[Article]) -> str:
     by = f' · by {esc(a.author)}' if a.author else ""
     ex = excerpt(a)
-    cp = "".join(f'<li>Also carried by <strong>{esc(c.source)}</strong> at {_time_tag(c.published, fmt_when(c.published))}: '
+    cp = "".join(f'<li>Also carried by <strong>{esc(c.source)}</strong> at {time_tag(c.published, fmt_when(c.published))}: '
                  f'{link(c.url, esc(c.title or c.url))}</li>' for c in copies)
     return ('<li class="mn-tl__item">'
-            f'<div class="mn-tl__when">{_time_tag(a.published, fmt_when(a.published))}</div>'
+            f'<div class="mn-tl__when">{time_tag(a.published, fmt_when(a.published))}</div>'
             f'<div class="mn-tl__body"><p class="mn-tl__meta"><strong class="mn-tl__outlet">{esc(a.source)}</strong>{by}</p>'
             f'<h3 class="mn-tl__title">{link(a.url, esc(a.title or a.url))}</h3>'
             + (f'<p class="mn-tl__excerpt">{esc(ex)}</p>' if ex else "")
@@ -106,13 +106,13 @@ def story_md(story: Story, related: Sequence[tuple[Story, str]]) -> str:
                     key=lambda f: (-len(f.outlets), f.kind, f.key))
     single = [f for f in story.facts if len(f.outlets) < 2 and not f.dispute]
     t0, t1 = story.first_published, story.last_published
-    copies_note = f" (plus {_plural(n_copies, 'syndicated copy', 'syndicated copies')})" if n_copies else ""
+    copies_note = f" (plus {plural(n_copies, 'syndicated copy', 'syndicated copies')})" if n_copies else ""
     out = [front_matter(story.title), '<div class="mn-story">',
            '<header class="mn-story__head">',
-           f'<p class="mn-kicker">Story · first reported {_time_tag(t0, fmt_when(t0))}</p>',
+           f'<p class="mn-kicker">Story · first reported {time_tag(t0, fmt_when(t0))}</p>',
            f'<h1>{esc(story.title)}</h1>',
-           f'<p class="mn-story__stats"><strong>{_plural(total, "outlet")}</strong> · {_plural(len(originals), "article")}'
-           f'{copies_note} · latest {_time_tag(t1, fmt_when(t1))}</p>',
+           f'<p class="mn-story__stats"><strong>{plural(total, "outlet")}</strong> · {plural(len(originals), "article")}'
+           f'{copies_note} · latest {time_tag(t1, fmt_when(t1))}</p>',
            f'<ol class="mn-chips" aria-label="Outlets in order of first coverage">{chips}</ol>',
            "</header>"]
     out.append(_primary(primary_sources(arts)))
@@ -134,7 +134,7 @@ def story_md(story: Story, related: Sequence[tuple[Story, str]]) -> str:
                + "".join(_article_item(a, copies.get(a.id, ())) for a in originals) + "</ol></section>")
     if related:
         items = "".join(f'<li><a href="{esc(href)}">{esc(r.title)}</a> <span class="mn-muted">'
-                        f'{fmt_when(r.last_published)} · {_plural(len(r.reports), "outlet")}</span></li>'
+                        f'{fmt_when(r.last_published)} · {plural(len(r.reports), "outlet")}</span></li>'
                         for r, href in related)
         out.append(f'<section class="mn-related"><h2 id="related">Related stories</h2><ul>{items}</ul></section>')
     out += ["</div>", ""]
