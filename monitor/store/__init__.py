@@ -21,8 +21,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
-from .errors import LockedError, StoreError
-from .models import Article, Evidence, Fact, Feed, FeedStatus, MergedStory, Story
+from ..errors import LockedError, StoreError
+from ..models import Article, Evidence, Fact, Feed, FeedStatus, MergedStory, Story
 
 SCHEMA = """
 CREATE TABLE feeds (
@@ -118,7 +118,7 @@ ALTER TABLE stories ADD COLUMN summary_url TEXT
 
 def _fill_outlets(db: sqlite3.Connection) -> None:
     """Migration to version 4, second half: every stored article's outlet from its own URL (the host that served it)."""
-    from .urls import registrable_domain
+    from ..urls import registrable_domain
 
     rows = db.execute("SELECT id, url FROM articles").fetchall()
     db.executemany("UPDATE articles SET outlet = ? WHERE id = ?", [(registrable_domain(r[1]), r[0]) for r in rows])
