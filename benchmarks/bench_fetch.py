@@ -1,5 +1,5 @@
 """Fetching: 1,000 feeds on 50 loopback hosts, each answer after 200 ms, through the project's fetch stage
-(monitor.ingest.fetch_and_parse: Fetcher + parse_feed in worker processes), then again with the ETags (all 304,
+(monitor.feed_stage.fetch_and_parse: Fetcher + parse_feed in worker processes), then again with the ETags (all 304,
 nothing parsed), against a plain loop over feedparser.parse(url) measured on a sample and extrapolated.
 
     .venv/bin/python benchmarks/bench_fetch.py            # full: 1,000 feeds, 25-feed baseline sample
@@ -27,7 +27,7 @@ from common import LoopbackHosts, hosts, machine_line, paragraph, rss_feed, sent
 
 import feedparser
 
-from monitor import ingest
+from monitor import feed_stage
 from monitor.config import Config
 from monitor.errors import FetchError
 from monitor.models import Feed
@@ -51,12 +51,12 @@ def feed_body(host: str, path: str):
 
 
 async def fetch_stage(urls: list[str], validators: dict[str, tuple[str | None, str | None]]):
-    """The pipeline's feed stage itself (ingest.fetch_and_parse): fetch every due feed, parse each 200 body in
+    """The pipeline's feed stage itself (feed_stage.fetch_and_parse): fetch every due feed, parse each 200 body in
     worker processes as it arrives."""
     config = Config(path=Path("bench.yaml"), feeds=(), topics=(), database=Path("bench.sqlite3"),
                     site_dir=Path("site"), allow_private_networks=True, per_host_connections=4)
     t0 = time.perf_counter()
-    done = await ingest.fetch_and_parse(config, [Feed(url=u) for u in urls], validators, time.monotonic() + 600, now=NOW)
+    done = await feed_stage.fetch_and_parse(config, [Feed(url=u) for u in urls], validators, time.monotonic() + 600, now=NOW)
     total = time.perf_counter() - t0
     parsed = entries = errors = not_modified = 0
     new_validators = {}

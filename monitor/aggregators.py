@@ -20,11 +20,14 @@ item headline-only and tries again later.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, quote, urlsplit, urlunsplit
 
 from .errors import FetchError, ResolveError
-from .fetch import Fetcher
 from .urls import is_http_url
+
+if TYPE_CHECKING:
+    from .fetch import Fetcher
 
 PAGE_MAX_BYTES = 2_000_000  # the article page is ~100-300 KB of script
 ANSWER_MAX_BYTES = 200_000  # a batchexecute answer for one id is well under 1 KB

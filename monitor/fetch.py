@@ -40,6 +40,7 @@ import httpx
 
 from . import USER_AGENT
 from .errors import FetchError
+from .scheduling import MAX_HINT
 
 try:  # brotli is optional: "br" is advertised (and decoded) only with a decoder that can bound its output
     import brotli as _brotli
@@ -70,7 +71,6 @@ ACCEPT_ENCODING = "gzip, deflate" + (", br" if _brotli else "")
 ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, "
           "text/xml;q=0.9, text/html;q=0.8, */*;q=0.5")
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-MAX_HINT = 86_400  # a server may not push its next visit (max-age, Retry-After) beyond a day
 _CHUNK = 64 * 1024
 DRAIN_BYTES = 64 * 1024  # an unwanted body (304, redirect, error page) up to this size is read to keep the connection
 DRAIN_SECONDS = 2.0  # ... if it arrives within this time

@@ -1,6 +1,7 @@
 """Aggregator links, the store-facing half: the queued links of news-search items are resolved (before the
 pages are fetched) and each waiting article moves to its real URL, or folds into the article already stored
-there. `aggregators` holds the parsing and the requests; `ingest` queues the links as it stores entries.
+there. `aggregators` holds the parsing and the requests; the feed stage queues the links as it stores entries,
+folding.resolution_record decides what a resolution changes, the store writes it.
 
 Polite to the aggregator: at most RESOLVE_PER_RUN links a run, one at a time, RESOLVE_DELAY apart, a rate
 limit ends the round; a resolved link is cached (never asked again), a failed one retried with backoff.
@@ -12,17 +13,15 @@ import asyncio
 import logging
 import time
 from datetime import datetime, timedelta
+from typing import Sequence
 
-from .aggregators import resolve
 from .config import Config
 from .errors import FetchError, ResolveError
-from .feeds import clean_text
-from .fetch import Fetcher, backoff_delay
-from .ingest import FETCH_DEADLINE, Clock, fold_article
 from .logs import event
+from .models import Clock, QueuedLink, Retry
 from .run_summary import RunSummary
-from .store import Store, iso
-from .urls import canonical_url, registrable_domain
+from .store import Store
+from .text import clean_text
 
 log = logging.getLogger("monitor.links")
 
@@ -35,81 +34,59 @@ RESOLVE_RETRY_BASE = 3600.0  # seconds before the first retry; doubled per failu
 def resolve_links(store: Store, config: Config, now: Clock, deadline: float, summary: RunSummary) -> None:
     """Resolve the queued aggregator links (before the pages are fetched), politely: at most RESOLVE_PER_RUN,
     one at a time, RESOLVE_DELAY apart; a rate limit ends the round. Never raises for a link."""
-    rows = store.rows(
-        "SELECT link, feed_url, article_id, attempts FROM aggregator_links WHERE resolved_url IS NULL "
-        "AND article_id IS NOT NULL AND attempts < ? AND (next_attempt IS NULL OR next_attempt <= ?) "
-        "ORDER BY first_seen DESC LIMIT ?",
-        (MAX_RESOLVE_ATTEMPTS, iso(now()), RESOLVE_PER_RUN),
-    )
-    if not rows:
+    queued = store.queued_links(now=now(), max_attempts=MAX_RESOLVE_ATTEMPTS, limit=RESOLVE_PER_RUN)
+    if not queued:
         return
-    outcomes = asyncio.run(_resolve_all(config, rows, deadline))
+    from .folding import resolution_record
+
+    outcomes = asyncio.run(_resolve_all(config, queued, deadline))
     errors = []
-    for row in rows:
-        outcome = outcomes.get(row["link"])
+    for link in queued:
+        outcome = outcomes.get(link.link)
         if outcome is None:
             continue  # not attempted: the deadline or a rate limit came first
         if isinstance(outcome, ResolveError):
             errors.append(str(outcome))
-            _record_resolve_failure(store, row, str(outcome), now())
-        else:
-            _store_resolution(store, row, outcome)
+            _record_failure(store, link, str(outcome), now())
+            continue
+        record = resolution_record(link, outcome, owner_of=store.article_id_for_url)
+        if record is not None:  # a target that is no URL: the link stays queued
+            store.save_resolution(record)
     summary.links_resolved += len(outcomes) - len(errors)
     summary.links_unresolved += len(errors)
     if errors:
         summary.problem("aggregator links not resolved", count=len(errors), first=errors[0][:300])
 
 
-async def _resolve_all(config: Config, rows, deadline: float) -> dict[str, str | ResolveError]:
+async def _resolve_all(config: Config, queued: Sequence[QueuedLink], deadline: float) -> dict[str, str | ResolveError]:
+    from .aggregators import resolve
+    from .batch_fetch import FETCH_DEADLINE
+    from .fetch import Fetcher
+
     out: dict[str, str | ResolveError] = {}
     async with Fetcher(allow_private_networks=config.allow_private_networks, per_host=1, max_connections=2,
                        deadline=FETCH_DEADLINE) as fetcher:
-        for i, row in enumerate(rows):
+        for i, link in enumerate(queued):
             if time.monotonic() > deadline:
                 break
             if i:
                 await asyncio.sleep(RESOLVE_DELAY)
             try:
-                out[row["link"]] = await resolve(fetcher, row["link"], feed_url=row["feed_url"])
+                out[link.link] = await resolve(fetcher, link.link, feed_url=link.feed_url)
             except ResolveError as exc:
-                out[row["link"]] = exc
+                out[link.link] = exc
                 cause = exc.__cause__
                 if isinstance(cause, FetchError) and cause.status in (429, 503):
                     break  # the aggregator asks us to slow down: the rest waits for a later run
             except Exception as exc:  # a bug in the parsing on a hostile answer must not stop the run
-                out[row["link"]] = ResolveError(f"{row['link']}: {type(exc).__name__}: {clean_text(str(exc), 160)}")
+                out[link.link] = ResolveError(f"{link.link}: {type(exc).__name__}: {clean_text(str(exc), 160)}")
     return out
 
 
-def _store_resolution(store: Store, row, target: str) -> None:
-    """The article waiting under an aggregator link moves to its real URL, or folds into the article already
-    stored there (reached through the outlet's own feed): one article either way."""
-    try:
-        url = canonical_url(target)
-    except ValueError:
-        return
-    with store.transaction() as db:
-        placeholder = row["article_id"]
-        db.execute("UPDATE aggregator_links SET resolved_url = ?, attempts = attempts + 1, last_error = NULL, "
-                   "next_attempt = NULL WHERE link = ?", (url, row["link"]))
-        if db.execute("SELECT 1 FROM articles WHERE id = ?", (placeholder,)).fetchone() is None:
-            return
-        other = db.execute("SELECT article_id FROM article_urls WHERE url IN (?, ?)", (url, target)).fetchone()
-        if other and other[0] != placeholder:
-            fold_article(db, placeholder, other[0])
-            return
-        db.execute("UPDATE articles SET url = ?, outlet = ?, last_error = NULL, attempts = 0, next_attempt = NULL "
-                   "WHERE id = ?", (url, registrable_domain(url), placeholder))
-        db.execute("UPDATE stories SET dirty = 1 WHERE id = (SELECT story_id FROM articles WHERE id = ?)", (placeholder,))
-        for alias in dict.fromkeys((url, target)):
-            db.execute("INSERT OR IGNORE INTO article_urls(url, article_id) VALUES (?, ?)", (alias, placeholder))
+def _record_failure(store: Store, link: QueuedLink, error: str, now: datetime) -> None:
+    from .fetch import backoff_delay
 
-
-def _record_resolve_failure(store: Store, row, error: str, now: datetime) -> None:
-    attempts = row["attempts"] + 1
+    attempts = link.attempts + 1
     retry = now + timedelta(seconds=backoff_delay(attempts, base=RESOLVE_RETRY_BASE, cap=86400))
-    with store.transaction() as db:
-        db.execute("UPDATE aggregator_links SET attempts = ?, last_error = ?, next_attempt = ? WHERE link = ?",
-                   (attempts, error[:500], iso(retry), row["link"]))
-        db.execute("UPDATE articles SET last_error = ? WHERE id = ?", ("link not resolved: " + error[:480], row["article_id"]))
-    event(log, logging.INFO, "aggregator link not resolved", link=row["link"], error=error[:300])
+    store.record_link_failure(link, Retry(attempts=attempts, error=error, at=retry))
+    event(log, logging.INFO, "aggregator link not resolved", link=link.link, error=error[:300])

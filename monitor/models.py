@@ -5,8 +5,12 @@ Times are timezone-aware datetimes in UTC everywhere.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+
+Clock = Callable[[], datetime]  # the run's clock, passed in (tests pin it)
+Report = Callable[[str, int, int], None]  # (stage, done, total) for a progress display
 
 
 @dataclass(frozen=True)
@@ -212,3 +216,96 @@ class FeedStatus:
     next_due: datetime | None = None
     articles: int = 0
     tags: tuple[str, ...] = field(default_factory=tuple)
+
+
+# --- what the ingest stages decide and the store writes (see monitor/folding.py) ----------------------
+
+
+@dataclass(frozen=True)
+class EntryRecord:
+    """One feed entry as it is to be stored: the article it names and what this feed may say about it.
+
+    Who may say what (issue 15, item 3): a plain feed names only itself as the source; an aggregator's item
+    names its outlet by `<source>`. `own` (the outlet's own feed) outranks any other feed on the headline.
+    """
+
+    guid: str
+    url: str  # the article's canonical address
+    aliases: tuple[str, ...]  # every address the entry reaches it by (url first), looked up and recorded
+    title: str
+    source: str
+    outlet: str
+    own: bool = False
+    summary: str = ""
+    author: str | None = None
+    published: datetime | None = None  # None: the entry gave no date (the article is dated when first seen)
+    published_has_time: bool = False
+    aggregator_link: str | None = None  # an aggregator item's own link: its queued resolution names this article
+    queue: tuple[str, str | None] | None = None  # (aggregator link, its target when known without a request)
+
+
+@dataclass(frozen=True)
+class PendingPage:
+    """An article whose page is still to be fetched and extracted."""
+
+    id: int
+    url: str
+    feed_url: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredPage:
+    """What the page stage needs to know of a stored article before it saves the article's page."""
+
+    id: int
+    url: str
+    published: datetime
+    published_has_time: bool = False
+
+
+@dataclass(frozen=True)
+class PageRecord:
+    """What one extracted page changes: the article keeps the page (`fold_into` None), or it turns out to be
+    another stored article of the same outlet (`fold_into`): it folds into that one, and the text is not kept
+    (an article's text comes from its own URL's page only)."""
+
+    article_id: int
+    url: str  # the article's address from now on
+    aliases: tuple[str, ...]  # addresses recorded for the article kept (`fold_into` or `article_id`)
+    page: Extracted
+    published: datetime
+    published_has_time: bool
+    outlet: str  # registrable domain of the host that served the page
+    fold_into: int | None = None
+
+
+@dataclass(frozen=True)
+class QueuedLink:
+    """An aggregator link waiting to be resolved, and the headline-only article stored under it."""
+
+    link: str
+    feed_url: str
+    article_id: int
+    attempts: int = 0
+
+
+@dataclass(frozen=True)
+class ResolutionRecord:
+    """What a resolved aggregator link changes: the waiting article moves to `url`, or folds into
+    `fold_into`, the article already stored there."""
+
+    link: str
+    url: str  # canonical form of the resolved target
+    article_id: int
+    outlet: str = ""  # registrable domain of `url`
+    aliases: tuple[str, ...] = ()
+    fold_into: int | None = None
+
+
+@dataclass(frozen=True)
+class Retry:
+    """A failure to record: how many so far, the error, and when to try again."""
+
+    attempts: int
+    error: str
+    at: datetime

@@ -1,34 +1,36 @@
 """One run of the monitor, and the only module that knows the order of the stages:
 
-    due feeds -> fetch -> parse -> store entries -> resolve aggregator links
-    -> fetch pages -> extract                                                   (ingest)
+    due feeds -> fetch -> parse -> store entries          (feed_stage)
+    -> resolve aggregator links                           (links)
+    -> fetch pages -> extract                             (page_stage)
     -> merge duplicates -> score relevance -> assign stories -> refresh stories  (stories)
-    -> build the site                                                           (site)
+    -> build the site                                     (site)
 
 Each stage writes its results in short transactions, so a run killed anywhere leaves a consistent
 database and the next run picks up what is left (pending pages, unclustered articles, dirty
-stories). The clock, the progress display and the worker count come in from the caller.
+stories: monitor/store/__init__.py lists the state each stage leaves for the next). The clock, the
+progress display and the worker count come in from the caller.
+
+An hourly run usually finds nothing to do, and must cost little whatever the archive's size: each stage
+asks the store first (indexed questions: what is due, pending, dirty) and imports its heavy libraries
+(httpx, trafilatura, scikit-learn, the site builder) only when it has work.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import json
 import shutil
-import sqlite3
 import time
 from datetime import datetime, timezone
 
-from . import ingest, links, stories
+from . import feed_stage, links, page_stage
 from .config import Config
-from .errors import StoreError
+from .models import Clock, Report
 from .run_summary import RunSummary
-from .site import build_site
 from .store import RunLock, Store, iso
-
-Clock = ingest.Clock
-Report = ingest.Report
 
 
 def utcnow() -> datetime:
@@ -42,39 +44,47 @@ def run(config: Config, *, now: Clock = utcnow, report: Report | None = None, ex
     summary = RunSummary()
     started = time.monotonic()
     deadline = started + config.time_budget
-    try:
-        _run_stages(config, summary, now, deadline, report, extract_workers)
-    except sqlite3.Error as exc:  # reads outside a transaction (writes are wrapped in Store.transaction)
-        raise StoreError(f"{config.database}: {exc}") from exc
-    summary.seconds = time.monotonic() - started
-    return summary
-
-
-def _run_stages(config, summary, now, deadline, report, extract_workers) -> None:
     stage = summary.stage
     with RunLock(config.database), Store.open(config.database) as store:
         with stage("feeds"):
-            ingest.sync_feeds(store, config.feeds)
-            due = ingest.due_feeds(store, config.feeds, now())
+            store.sync_feeds(config.feeds)
+            due = feed_stage.due_feeds(store, config.feeds, now())
             summary.feeds_due = len(due)
-            results = asyncio.run(ingest.fetch_feeds(config, due, store, deadline, report, now=now(), workers=extract_workers))
+            results = asyncio.run(feed_stage.fetch_feeds(config, due, store, deadline, report, now=now(),
+                                                         workers=extract_workers)) if due else []
             for feed, outcome in results:
-                ingest.store_feed_result(store, config, feed, outcome, now(), summary)
+                feed_stage.store_feed_result(store, feed, outcome, now(), summary)
             if len(results) < len(due):
                 summary.unfinished = True
         with stage("links"):
             links.resolve_links(store, config, now, deadline, summary)
         with stage("pages"):
-            extracted_ids = ingest.fetch_and_extract_pages(store, config, now, deadline, summary, report, extract_workers)
-        with stage("duplicates"):
-            stories.merge_duplicates(store, extracted_ids, summary)
-        with stage("relevance"):
-            stories.score_relevance(store, config)
-        with stage("stories"):
-            stories.assign_stories(store, summary, now())
-            dirty = stories.refresh_dirty_stories(store, now())
+            extracted_ids = page_stage.fetch_and_extract_pages(store, config, now, deadline, summary, report, extract_workers)
+        inputs = _story_inputs(config)
+        if extracted_ids or store.story_work_waiting() or store.get_meta("story_inputs") != inputs:
+            from . import stories  # clustering (scikit-learn, the embedding model): loaded only when there is work
+
+            with stage("duplicates"):
+                stories.merge_duplicates(store, extracted_ids, summary)
+            with stage("relevance"):
+                stories.score_relevance(store, config)
+            with stage("stories"):
+                stories.assign_stories(store, summary, now())
+                dirty = stories.refresh_dirty_stories(store, now())
+            store.set_meta("story_inputs", inputs)
+        else:
+            dirty = set()
         with stage("site"):
             summary.site_built = _build_site_if_needed(store, config, dirty, now())
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def _story_inputs(config: Config) -> str:
+    """A fingerprint of what feeds.yaml says to the story stages (the subject and its threshold): a change makes
+    them run even when nothing new came in (every article is scored again, or its score re-cut)."""
+    subject = [dataclasses.asdict(t) for t in config.topics]
+    return hashlib.sha1(json.dumps([subject, config.relevance_threshold]).encode()).hexdigest()
 
 
 # --- site -----------------------------------------------------------------------------------
@@ -85,8 +95,10 @@ def _build_site_if_needed(store: Store, config: Config, dirty: set[int], now: da
     feeds = store.feed_statuses(config.feeds)
     health = hashlib.sha1(json.dumps([(f.url, f.name, f.last_error, f.articles) for f in feeds]).encode()).hexdigest()
     missing = not (config.site_dir / "index.html").exists() or not _site_work_dir(config).exists()
-    if not dirty and not missing and store.get_meta("site_feed_health") == health:
+    if not dirty and not missing and store.site_feed_health() == health:
         return False
+    from .site import build_site  # mkdocs and the page renderers: loaded only for a build
+
     # the site publishes excerpts only: the start of each text is enough, and keeps memory flat
     stories = [s for s in store.stories("first_published IS NOT NULL", text_chars=2000) if any(a.relevant for a in s.articles)]
     build_site(
@@ -95,10 +107,7 @@ def _build_site_if_needed(store: Store, config: Config, dirty: set[int], now: da
         merged=store.merged_stories(),
         home_stories=config.home_stories, installation=store.installation_id(now.strftime("%Y-%m-%d")),
     )
-    with store.transaction() as db:
-        if dirty:
-            db.execute(f"UPDATE stories SET dirty = 0 WHERE id IN ({','.join('?' * len(dirty))})", list(dirty))
-        db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('site_feed_health', ?)", (health,))
+    store.mark_published(dirty, feed_health=health)
     return True
 
 

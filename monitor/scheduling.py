@@ -1,4 +1,5 @@
-"""Which pending pages a run fetches first, and which hosts it stops: pure bookkeeping for ingest.
+"""When feeds are due, which pending pages a run fetches first, and which hosts it stops: pure bookkeeping
+for the feed and page stages.
 
 One feed listing hundreds of links to one slow host must not use the run's page budget: `fair_order`
 lets hosts (and, within a host, feeds) take turns, and `HostGuard` stops a host that keeps timing out
@@ -7,10 +8,15 @@ or uses more than its share of the time; what it stops waits, pending, for the n
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from .errors import FetchError
+from .models import Feed, PendingPage
+
+MAX_HINT = 86_400  # a server may not push its next visit (max-age, Retry-After) beyond a day
 
 HOST_TIMEOUTS = 3  # timed-out page requests after which a host's other pages wait for the next run
 HOST_MIN_SHARE = 120.0  # seconds of the page budget every host may use, however many hosts there are
@@ -24,19 +30,34 @@ def request_host(url: str) -> str:
         return ""
 
 
-def fair_order(rows: Sequence) -> list:
-    """`rows` (each with "url" and "feed_url", newest first) reordered so that hosts take turns, and within a
-    host its feeds take turns: one feed listing 1,000 links to one slow host cannot fill the first batches.
-    Each host's and feed's own order is kept."""
-    by_host: dict[str, dict[str | None, list]] = {}
-    for row in rows:
-        by_host.setdefault(request_host(row["url"]), {}).setdefault(row["feed_url"], []).append(row)
+def due_feeds(feeds: Sequence[Feed], next_due: Mapping[str, datetime | None], now: datetime) -> list[Feed]:
+    """The feeds whose next visit (`next_due`, by feed url; None or absent: never fetched) has come. A next visit
+    further ahead than any wait a run sets (the feed's interval, or a server's hint or a back-off, both capped
+    at MAX_HINT) was set by a clock that was wrong (jumped forward, then back): the feed is due, or it would
+    not be polled until that date."""
+    def due(feed: Feed) -> bool:
+        at = next_due.get(feed.url)
+        return at is None or at <= now or at > now + timedelta(seconds=max(feed.interval, MAX_HINT) + 60)
+
+    return [f for f in feeds if due(f)]
+
+
+def fair_order(pages: Sequence[PendingPage]) -> list[PendingPage]:
+    """`pages` (newest first) reordered so that hosts take turns, and within a host its feeds take turns: one
+    feed listing 1,000 links to one slow host cannot fill the first batches. Each host's and feed's own order
+    is kept."""
+    by_host: dict[str, dict[str | None, list[PendingPage]]] = {}
+    for page in pages:
+        by_host.setdefault(request_host(page.url), {}).setdefault(page.feed_url, []).append(page)
     queues = [_round_robin(list(feeds.values())) for feeds in by_host.values()]
     return _round_robin(queues)
 
 
-def _round_robin(queues: list[list]) -> list:
-    out: list = []
+T = TypeVar("T")
+
+
+def _round_robin(queues: list[list[T]]) -> list[T]:
+    out: list[T] = []
     for depth in range(max((len(q) for q in queues), default=0)):
         out.extend(q[depth] for q in queues if depth < len(q))
     return out

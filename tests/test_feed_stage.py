@@ -1,5 +1,5 @@
 """The feed stage: every due feed fetched at once, each body parsed in a worker process as it arrives
-(ingest.fetch_and_parse / fetch_feeds), then stored by store_feed_result. Real loopback servers."""
+(feed_stage.fetch_and_parse / fetch_feeds), then stored by store_feed_result. Real loopback servers."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor import ingest
+from monitor import feed_parser, feed_stage
 from monitor.config import Config, load_config
 from monitor.errors import ParseError
 from monitor.feeds import parse_feed
@@ -51,7 +51,7 @@ def config_for(tmp_path: Path, urls: list[str]) -> Config:
 
 def stage(config: Config, validators=None, *, workers: int | None, budget: float = 30, limit: float = 40):
     """fetch_and_parse on every feed of `config`; a hang becomes a test failure instead of a stuck suite."""
-    coro = ingest.fetch_and_parse(config, config.feeds, validators or {}, time.monotonic() + budget, now=NOW,
+    coro = feed_stage.fetch_and_parse(config, config.feeds, validators or {}, time.monotonic() + budget, now=NOW,
                                   workers=workers)
     return {feed.url: outcome for feed, outcome in asyncio.run(asyncio.wait_for(coro, limit))}
 
@@ -107,8 +107,8 @@ def test_a_parse_killed_by_the_timeout_is_a_failed_feed_and_the_run_goes_on(serv
     path = tmp_path / "feeds.yaml"
     path.write_text("database: db.sqlite3\nsite_dir: public\nallow_private_networks: true\ntopics: []\nfeeds:\n"
                     + "".join(f"  - url: '{u}'\n" for u in (urls["quay"], urls["fen"])), encoding="utf-8")
-    monkeypatch.setattr(ingest, "parse_feed", hang_on(urls["quay"]))
-    monkeypatch.setattr(ingest, "FEED_PARSE_TIMEOUT", 1.0)
+    monkeypatch.setattr(feed_parser, "parse_feed", hang_on(urls["quay"]))
+    monkeypatch.setattr(feed_stage, "FEED_PARSE_TIMEOUT", 1.0)
     config = load_config(path)
 
     summary = run(config, now=lambda: NOW, extract_workers=2)
@@ -126,8 +126,8 @@ def test_a_parse_killed_by_the_timeout_is_a_failed_feed_and_the_run_goes_on(serv
 
 def test_the_deadline_leaves_out_a_feed_still_being_parsed(server, tmp_path, monkeypatch):
     urls = serve_three(server)
-    monkeypatch.setattr(ingest, "parse_feed", hang_on(urls["fen"]))
-    monkeypatch.setattr(ingest, "FEED_PARSE_TIMEOUT", 30.0)
+    monkeypatch.setattr(feed_parser, "parse_feed", hang_on(urls["fen"]))
+    monkeypatch.setattr(feed_stage, "FEED_PARSE_TIMEOUT", 30.0)
     config = config_for(tmp_path, list(urls.values()))
 
     done = stage(config, workers=2, budget=1, limit=20)  # the hanging parse would take 60 s
@@ -143,7 +143,7 @@ def test_in_this_process_a_parser_bug_is_a_parse_error_not_a_crash(server, tmp_p
     def broken(content, *, url, **kw):
         raise KeyError("entries")
 
-    monkeypatch.setattr(ingest, "parse_feed", broken)
+    monkeypatch.setattr(feed_parser, "parse_feed", broken)
     done = stage(config_for(tmp_path, [urls["fen"]]), workers=0)
     assert str(done[urls["fen"]].parsed) == f"{urls['fen']}: not a feed (KeyError: 'entries')"
 

@@ -21,9 +21,10 @@ import lxml.html
 import pytest
 
 import monitor.fetch
-from monitor import charts, ingest, outlet_pages, render, scheduling, search, story_page
+from monitor import batch_fetch, charts, outlet_pages, page_stage, render, scheduling, search, story_page
 from monitor.config import load_config
 from monitor.loopback import LoopbackServer, Route
+from monitor.models import PendingPage
 from monitor.pipeline import run
 from monitor.store import Store
 
@@ -161,7 +162,7 @@ def hostile(tmp_path_factory):
     secret_file = tmp / "secret.txt"
     secret_file.write_text(SECRET)
     patch = pytest.MonkeyPatch()
-    patch.setattr(ingest, "EXTRACT_TIMEOUT", 2.0)
+    patch.setattr(page_stage, "EXTRACT_TIMEOUT", 2.0)
     with LoopbackServer() as server:
         base = server.base
         r = server.routes
@@ -394,7 +395,7 @@ def _gzip_bomb(gigabytes: int) -> bytes:
 
 
 def test_slow_endless_lying_and_looping_servers_end_in_stored_errors(tmp_path, monkeypatch, server):
-    monkeypatch.setattr(ingest, "FETCH_DEADLINE", 2.0)
+    monkeypatch.setattr(batch_fetch, "FETCH_DEADLINE", 2.0)
     base = server.base
     server.routes["/good.rss"] = Route(rss(base, [item(base, "g1", "A good entry", guid="g1")]))
     server.routes["/loop-a"] = Route(b"", status=302, headers={"Location": "/loop-b"})
@@ -541,7 +542,7 @@ def _drip_every_3_s(conn, stop):
 def test_a_feed_of_links_to_a_dripping_host_does_not_starve_the_others(tmp_path, monkeypatch, server):
     """120 entries, newer than the good outlet's 10, point at a host sending a byte every 3 s. With a 1.5 s
     request deadline and a 12 s budget, the old order spent the whole budget on the first 100 of them."""
-    monkeypatch.setattr(ingest, "FETCH_DEADLINE", 1.5)
+    monkeypatch.setattr(batch_fetch, "FETCH_DEADLINE", 1.5)
     with RawServer(_drip_every_3_s, host="127.0.0.2") as drip:
         base = server.base
         good = [(f"Night pilots report {i}", f"{base}/good/{i}") for i in range(10)]
@@ -669,7 +670,7 @@ def test_an_extraction_worker_cannot_grow_past_its_memory_limit(tmp_path, monkey
     from monitor import workers
 
     monkeypatch.setattr(workers, "WORKER_MEMORY", 32 << 20, raising=False)
-    monkeypatch.setattr(ingest, "EXTRACT_TIMEOUT", 8.0)
+    monkeypatch.setattr(page_stage, "EXTRACT_TIMEOUT", 8.0)
     base = server.base
     server.routes["/feed.rss"] = Route(rss_feed("Velmora Gazette", [("Barrier opens to night ships", f"{base}/huge"),
                                                                     ("Pilots hired for night shifts", f"{base}/small")]))
@@ -825,10 +826,10 @@ def test_an_https_feed_redirecting_to_plain_http_is_refused(tmp_path, monkeypatc
 
 
 def test_fair_order_takes_hosts_then_feeds_in_turn_and_the_guard_stops_a_slow_host():
-    rows = ([{"url": f"http://flood.example/{i}", "feed_url": "f1"} for i in range(4)]
-            + [{"url": f"http://flood.example/b{i}", "feed_url": "f2"} for i in range(2)]
-            + [{"url": f"http://good.example/{i}", "feed_url": "g"} for i in range(2)])
-    order = [r["url"] for r in scheduling.fair_order(rows)]
+    rows = ([PendingPage(i, f"http://flood.example/{i}", "f1") for i in range(4)]
+            + [PendingPage(10 + i, f"http://flood.example/b{i}", "f2") for i in range(2)]
+            + [PendingPage(20 + i, f"http://good.example/{i}", "g") for i in range(2)])
+    order = [r.url for r in scheduling.fair_order(rows)]
     assert order == ["http://flood.example/0", "http://good.example/0", "http://flood.example/b0", "http://good.example/1",
                      "http://flood.example/1", "http://flood.example/b1", "http://flood.example/2", "http://flood.example/3"]
     guard = scheduling.HostGuard(per_host=4)

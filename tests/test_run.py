@@ -17,7 +17,7 @@ import pytest
 
 from monitor.config import load_config
 from monitor.loopback import Route
-from monitor.ingest import best_published
+from monitor.folding import best_published
 from monitor.pipeline import run
 from monitor.store import RunLock, Store
 

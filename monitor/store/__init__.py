@@ -1,10 +1,37 @@
 """The SQLite store: feeds and their health, articles and their URLs, stories and their facts.
 
-WAL mode, a versioned schema (PRAGMA user_version) with numbered migrations, every write in one
-short transaction, so a run killed at any moment leaves a consistent database and the next run
-carries on. No cursor is held across network waits: callers read, do I/O, then write.
+The only module that speaks SQL. `Store` is one connection; its methods are grouped by area in mixins:
+feeds.py (feeds, their schedule and entries), pages.py (pages to fetch, extraction results, folding one
+article into another), links.py (aggregator links), site.py (what the site published), stories.py (story
+tables); schema.py holds the schema and its migrations. WAL mode, every write in one short transaction,
+so a run killed at any moment leaves a consistent database and the next run carries on. No cursor is held
+across network waits: stages read, do I/O, then write. Overlapping runs are kept apart by `RunLock` (an
+flock on `<database>.lock`), not by SQLite.
 
-Overlapping runs are kept apart by `RunLock` (an flock on `<database>.lock`), not by SQLite.
+The state each stage leaves for the next (the contract between stages, in run order):
+
+- feeds: `feeds.next_due` (when the feed stage fetches it again), `etag`/`last_modified` (sent back),
+  `failures`/`last_error` (health, back-off), `articles` (distinct articles among its entries). Each entry
+  is a row of `entries` (feed, guid) pointing at an article; a new address makes an `articles` row with
+  `extracted = 0`, `scored = 0`, `relevant = 0`, `story_id` NULL, and its addresses in `article_urls`.
+  An aggregator item waiting for its real URL has an `aggregator_links` row with `resolved_url` NULL.
+- links: `aggregator_links.resolved_url` set (cached for good), the article moved to the real URL or
+  folded into the article stored there; a failure sets `attempts`/`next_attempt`.
+- pages: `extracted = 1` with the page's text, title (`title_rank` 2), date and links, and `scored = 0`,
+  `signature` NULL (to be redone); a failure raises `attempts` and sets `next_attempt`. An article whose
+  page names another stored article (canonical URL) is folded into it (deleted, its addresses moved).
+  Any change to an article in a story sets that story's `dirty = 1`.
+- duplicates: `signature` (MinHash) set; a near-copy gets `duplicate_of` = its original (and its story).
+- relevance: `relevance` and `scored = 1`, `relevant` re-cut; meta `relevance_subject`, `relevance_cut`
+  (the topics and threshold they were made with: a change re-scores or re-cuts). An article that stops
+  being relevant leaves its story (`story_id` NULL, story `dirty`).
+- stories: `story_id` for every relevant original (and its copies), `stories` rows with `merged_into` for a
+  story merged into another, `dirty = 1` on each story changed; then headline, summary, facts, related and
+  `first_published`/`last_published` recomputed for each dirty story.
+- site: `dirty = 0` on the stories published (the `unpublished` column is read by nothing); meta
+  `site_feed_health` (the feed health shown), `installation_id` (made once: Atom ids).
+- the run itself: meta `story_inputs` (the feeds.yaml settings the story stages last ran with: with
+  nothing waiting and these unchanged, the run skips those stages and their imports).
 """
 
 from __future__ import annotations
@@ -16,146 +43,17 @@ import secrets
 import sqlite3
 import time
 from collections.abc import Callable
-from contextlib import contextmanager
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Iterable, Sequence
 
 from ..errors import LockedError, StoreError
-from ..models import Article, Evidence, Fact, Feed, FeedStatus, MergedStory, Story
-
-SCHEMA = """
-CREATE TABLE feeds (
-    url TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    title TEXT,
-    etag TEXT,
-    last_modified TEXT,
-    last_fetch TEXT,
-    last_success TEXT,
-    last_error TEXT,
-    last_error_at TEXT,
-    failures INTEGER NOT NULL DEFAULT 0,
-    next_due TEXT
-);
-CREATE TABLE articles (
-    id INTEGER PRIMARY KEY,
-    url TEXT NOT NULL UNIQUE,
-    feed_url TEXT,
-    source TEXT NOT NULL,
-    title TEXT NOT NULL,
-    summary TEXT NOT NULL DEFAULT '',
-    text TEXT NOT NULL DEFAULT '',
-    author TEXT,
-    image TEXT,
-    language TEXT,
-    published TEXT NOT NULL,
-    published_has_time INTEGER NOT NULL DEFAULT 0,
-    extracted INTEGER NOT NULL DEFAULT 0,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    next_attempt TEXT,
-    last_error TEXT,
-    signature BLOB,
-    duplicate_of INTEGER REFERENCES articles(id),
-    relevance REAL NOT NULL DEFAULT 0,
-    relevant INTEGER NOT NULL DEFAULT 0,
-    scored INTEGER NOT NULL DEFAULT 0,
-    story_id INTEGER REFERENCES stories(id),
-    first_seen TEXT NOT NULL
-);
-CREATE INDEX articles_pending ON articles(extracted, next_attempt);
-CREATE INDEX articles_published ON articles(published);
-CREATE INDEX articles_story ON articles(story_id);
-CREATE TABLE article_urls (
-    url TEXT PRIMARY KEY,
-    article_id INTEGER NOT NULL REFERENCES articles(id)
-);
-CREATE INDEX article_urls_article ON article_urls(article_id);
-CREATE TABLE entries (
-    feed_url TEXT NOT NULL,
-    guid TEXT NOT NULL,
-    article_id INTEGER NOT NULL REFERENCES articles(id),
-    first_seen TEXT NOT NULL,
-    PRIMARY KEY (feed_url, guid)
-);
-CREATE TABLE stories (
-    id INTEGER PRIMARY KEY,
-    slug TEXT NOT NULL UNIQUE,
-    title TEXT NOT NULL,
-    summary TEXT NOT NULL DEFAULT '',
-    first_published TEXT,
-    last_published TEXT,
-    related TEXT NOT NULL DEFAULT '[]',
-    facts TEXT NOT NULL DEFAULT '[]',
-    updated TEXT NOT NULL,
-    dirty INTEGER NOT NULL DEFAULT 1,
-    unpublished INTEGER NOT NULL DEFAULT 1
-);
-CREATE INDEX stories_last ON stories(last_published);
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
-"""
-
-# Version 2: a story merged into another keeps its row (its page becomes a redirect) and names the survivor;
-# indexes so that a run's cost follows what is new, not the archive: copies by their original (every story
-# change moves an article's copies with it), the articles still to cluster, and those still to score.
-STORY_IDENTITY = """
-ALTER TABLE stories ADD COLUMN merged_into INTEGER REFERENCES stories(id);
-CREATE INDEX articles_duplicate ON articles(duplicate_of) WHERE duplicate_of IS NOT NULL;
-CREATE INDEX articles_unassigned ON articles(published) WHERE relevant = 1 AND story_id IS NULL AND duplicate_of IS NULL;
-CREATE INDEX articles_unscored ON articles(id) WHERE scored = 0;
-CREATE INDEX stories_dirty ON stories(id) WHERE dirty = 1;
-CREATE INDEX stories_merged ON stories(merged_into) WHERE merged_into IS NOT NULL
-"""
-
-# Version 3: each article body's outbound links (JSON [[url, anchor text], ...]) for the story page's primary
-# sources, and which article a story's summary is taken from (for its attribution)
-LINKS = """
-ALTER TABLE articles ADD COLUMN links TEXT NOT NULL DEFAULT '[]';
-ALTER TABLE stories ADD COLUMN summary_url TEXT
-"""
-
-
-
-def _fill_outlets(db: sqlite3.Connection) -> None:
-    """Migration to version 4, second half: every stored article's outlet from its own URL (the host that served it)."""
-    from ..urls import registrable_domain
-
-    rows = db.execute("SELECT id, url FROM articles").fetchall()
-    db.executemany("UPDATE articles SET outlet = ? WHERE id = ?", [(registrable_domain(r[1]), r[0]) for r in rows])
-
-
-# Version 4: the outlet's identity (issue 15, item 4), which writer set the title (item 3), and the cache of
-# aggregator links (issue 16): a link is resolved once; an unresolved one is retried with backoff.
-AGGREGATORS = """
-ALTER TABLE articles ADD COLUMN outlet TEXT NOT NULL DEFAULT '';
-ALTER TABLE articles ADD COLUMN title_rank INTEGER NOT NULL DEFAULT 0;
-CREATE TABLE aggregator_links (
-    link TEXT PRIMARY KEY,
-    feed_url TEXT NOT NULL,
-    article_id INTEGER REFERENCES articles(id),
-    resolved_url TEXT,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    next_attempt TEXT,
-    last_error TEXT,
-    first_seen TEXT NOT NULL
-);
-CREATE INDEX aggregator_links_pending ON aggregator_links(resolved_url, next_attempt);
-CREATE INDEX aggregator_links_feed ON aggregator_links(feed_url)
-"""
-
-# MIGRATIONS[n] upgrades a database at version n to n + 1. Version 0 is an empty file. A step is SQL
-# statements separated by ";", or a list of such strings and functions of the connection (run in order).
-MIGRATIONS: list = [SCHEMA, STORY_IDENTITY, LINKS, [AGGREGATORS, _fill_outlets]]
-VERSION = len(MIGRATIONS)
-
-
-def iso(dt: datetime | None) -> str | None:
-    return dt.astimezone(timezone.utc).isoformat(timespec="seconds") if dt else None
-
-
-def parse_iso(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
-
+from ..models import Article, Evidence, Fact, MergedStory, Story
+from .base import Tables, chunks, iso, marks, parse_iso
+from .feeds import FeedTables
+from .links import LinkTables
+from .pages import PageTables
+from .schema import MIGRATIONS, SCHEMA, VERSION
+from .site import SiteTables
 
 class RunLock:
     """An exclusive, non-blocking lock for one run: a second run raises LockedError at once."""
@@ -182,7 +80,7 @@ class RunLock:
             self._fd = None
 
 
-class Store:
+class Store(FeedTables, PageTables, LinkTables, SiteTables, Tables):
     """One SQLite database. Open with `Store.open(path)`; use as a context manager to close it."""
 
     def __init__(self, db: sqlite3.Connection, path: Path, *, checked_at: float | None = None,
@@ -231,35 +129,10 @@ class Store:
     def __enter__(self) -> "Store":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, kind, error, tb) -> None:
         self.close()
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE ... COMMIT; rolled back on any exception (disk full included)."""
-        try:
-            self.db.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise StoreError(f"{self.path}: {exc}") from exc
-        try:
-            yield self.db
-        except sqlite3.Error as exc:
-            self._rollback()
-            raise StoreError(f"{self.path}: write failed, rolled back: {exc}") from exc
-        except BaseException:
-            self._rollback()
-            raise
-        try:
-            self.db.execute("COMMIT")
-        except sqlite3.Error as exc:
-            self._rollback()
-            raise StoreError(f"{self.path}: write failed, rolled back: {exc}") from exc
-
-    def _rollback(self) -> None:
-        try:
-            self.db.execute("ROLLBACK")
-        except sqlite3.Error:
-            pass  # SQLite already rolled back (e.g. after SQLITE_FULL)
+        if isinstance(error, sqlite3.Error):  # a read that failed (writes fail inside `transaction` already)
+            raise StoreError(f"{self.path}: {error}") from error
 
     def _migrate(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
@@ -292,6 +165,16 @@ class Store:
         with self.transaction() as db:
             db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
 
+    def story_work_waiting(self) -> bool:
+        """True while an article waits to be scored or put in a story, or a story to be recomputed or published
+        (each answered by a partial index: the cost does not grow with the archive)."""
+        return any(self.db.execute(sql).fetchone() for sql in (
+            "SELECT 1 FROM articles INDEXED BY articles_unscored WHERE scored = 0 LIMIT 1",
+            "SELECT 1 FROM articles INDEXED BY articles_unassigned "
+            "WHERE relevant = 1 AND story_id IS NULL AND duplicate_of IS NULL LIMIT 1",
+            "SELECT 1 FROM stories INDEXED BY stories_dirty WHERE dirty = 1 LIMIT 1",
+        ))
+
     def installation_id(self, today: str) -> str:
         """This installation's id, "<yyyy-mm-dd>:<hex>", made once (on `today`) and kept in meta for good:
         the site's Atom entry ids are built from it, so they never change when site_url does."""
@@ -305,16 +188,11 @@ class Store:
 
     # --- articles ---------------------------------------------------------------------------
 
-    def article_id_for_url(self, url: str) -> int | None:
-        row = self.db.execute("SELECT article_id FROM article_urls WHERE url = ?", (url,)).fetchone()
-        return row[0] if row else None
-
     def urls_of(self, article_ids: Sequence[int]) -> dict[int, list[str]]:
         found: dict[int, list[str]] = {i: [] for i in article_ids}
-        for chunk in _chunks(list(article_ids), 500):
-            marks = ",".join("?" * len(chunk))
+        for chunk in chunks(list(article_ids)):
             for row in self.db.execute(
-                f"SELECT article_id, url FROM article_urls WHERE article_id IN ({marks}) ORDER BY rowid", chunk
+                f"SELECT article_id, url FROM article_urls WHERE article_id IN ({marks(chunk)}) ORDER BY rowid", chunk
             ):
                 found[row[0]].append(row[1])
         return found
@@ -341,9 +219,8 @@ class Store:
             return []
         by_story: dict[int, list[Article]] = {r["id"]: [] for r in story_rows}
         ids = list(by_story)
-        for chunk in _chunks(ids, 500):
-            marks = ",".join("?" * len(chunk))
-            for article in self.articles(f"story_id IN ({marks})", chunk, text_chars=text_chars):
+        for chunk in chunks(ids):
+            for article in self.articles(f"story_id IN ({marks(chunk)})", chunk, text_chars=text_chars):
                 by_story[article.story].append(article)
         stories = []
         for r in story_rows:
@@ -372,34 +249,6 @@ class Store:
                 end = into[end]
             out.append(MergedStory(id=story_id, slug=slugs[story_id], into=end))
         return out
-
-    def link_counts(self) -> dict[str, tuple[int, int]]:
-        """feed url -> (aggregator links resolved, aggregator links seen) among the articles each feed listed."""
-        return {r[0]: (r[1], r[2]) for r in self.db.execute(
-            "SELECT e.feed_url, count(DISTINCT CASE WHEN l.resolved_url IS NOT NULL THEN l.link END), "
-            "count(DISTINCT l.link) FROM entries e JOIN aggregator_links l ON l.article_id = e.article_id "
-            "GROUP BY e.feed_url")}
-
-    def feed_statuses(self, configured: Sequence[Feed] | None = None) -> list[FeedStatus]:
-        """Stored feed health; with `configured`, only those feeds (feeds dropped from feeds.yaml are left out),
-        carrying their tags."""
-        tags = {f.url: f.tags for f in configured} if configured is not None else None
-        # what each feed listed, so an article carried by two feeds counts for both
-        counts = dict(self.db.execute("SELECT feed_url, count(DISTINCT article_id) FROM entries GROUP BY feed_url").fetchall())
-        out = []
-        for r in self.db.execute("SELECT * FROM feeds ORDER BY name COLLATE NOCASE"):
-            if tags is not None and r["url"] not in tags:
-                continue
-            out.append(
-                FeedStatus(
-                    url=r["url"], name=r["name"], last_success=parse_iso(r["last_success"]),
-                    last_error=r["last_error"], last_error_at=parse_iso(r["last_error_at"]),
-                    failures=r["failures"], next_due=parse_iso(r["next_due"]),
-                    articles=counts.get(r["url"], 0), tags=(tags or {}).get(r["url"], ()),
-                )
-            )
-        return out
-
 
 INTEGRITY_EVERY = 86400.0  # seconds between integrity checks of a file that only this monitor has touched
 
@@ -485,9 +334,4 @@ def _article(r: sqlite3.Row, urls: list[str]) -> Article:
     )
 
 
-def _chunks(items: list, size: int) -> Iterator[list]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
-__all__ = ["Store", "RunLock", "iso", "parse_iso", "facts_to_json", "VERSION"]
+__all__ = ["Store", "RunLock", "iso", "parse_iso", "facts_to_json", "VERSION", "MIGRATIONS", "SCHEMA"]

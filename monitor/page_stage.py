@@ -1,0 +1,110 @@
+"""The page stage: the pages of new articles are fetched and extracted, in batches, fairly (hosts take turns,
+a host that keeps timing out or uses its share of the time waits for the next run), and each page's result
+saved: folding.page_record decides which article it is and what it changes, the store writes it. A page
+that fails keeps the feed's title and summary and is tried again later, at most MAX_PAGE_ATTEMPTS times.
+
+The fetcher and the extractor (trafilatura, worker processes) are imported only when a page is pending.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import timedelta
+
+from .config import Config
+from .errors import ExtractError, FetchError
+from .logs import event
+from .models import Clock, Extracted, Report, Retry
+from .run_summary import RunSummary
+from .scheduling import HostGuard, fair_order, request_host
+from .store import Store
+
+log = logging.getLogger("monitor.ingest")  # the name operators' log filters know
+
+MAX_PAGE_ATTEMPTS = 6  # then the entry keeps its feed title and summary for good
+PAGE_BATCH = 100
+PENDING_SCAN = 5  # pending pages read per run, in multiples of max_articles_per_run, before they are put in fair order
+PAGE_MAX_BYTES = 5_000_000
+PAGE_RETRY_MAX = 86400  # seconds: the longest wait before a failed page is tried again
+EXTRACT_TIMEOUT = 20.0  # seconds one page's extraction may run before its worker is killed
+
+
+def fetch_and_extract_pages(store: Store, config: Config, now: Clock, deadline: float, summary: RunSummary,
+                            report: Report | None, workers: int | None) -> list[int]:
+    """Fetch and extract pending pages; returns the ids of the articles that kept a new text."""
+    at = now()
+    pending = store.pending_pages(now=at, max_attempts=MAX_PAGE_ATTEMPTS, limit=PENDING_SCAN * config.max_articles_per_run,
+                                  stale_after=at + timedelta(seconds=PAGE_RETRY_MAX + 60))
+    pending = fair_order(pending)[: config.max_articles_per_run]
+    done: list[int] = []
+    if not pending:
+        return done
+    from .batch_fetch import fetch_all
+    from .extract import Extractor
+    from .fetch import Response
+
+    guard = HostGuard(per_host=config.per_host_connections)
+    with Extractor(workers=workers, timeout=EXTRACT_TIMEOUT) as extractor:
+        for start in range(0, len(pending), PAGE_BATCH):
+            if time.monotonic() > deadline:
+                summary.unfinished = True
+                break
+            batch = pending[start:start + PAGE_BATCH]
+            guard.rebalance(hosts=len({request_host(p.url) for p in pending[start:]}), budget=deadline - time.monotonic())
+            requests = {p.id: (p.url, {"max_bytes": PAGE_MAX_BYTES}) for p in batch}
+            pages = asyncio.run(fetch_all(config, requests, deadline, guard=guard))
+            if len(pages) < len(batch):  # the time budget or the host guard left some: they stay pending
+                summary.unfinished = True
+            failures: dict[int, str] = {aid: str(r) for aid, r in pages.items() if isinstance(r, FetchError)}
+            fetched = {aid: r for aid, r in pages.items() if isinstance(r, Response)}
+            results: dict[int, Extracted] = {}
+            items = ((aid, r.content, r.final_url) for aid, r in fetched.items())
+            for aid, result in extractor.extract_many(items):
+                if isinstance(result, ExtractError):
+                    failures[aid] = str(result)
+                else:
+                    results[aid] = result
+            for aid, extracted in results.items():
+                kept = _save(store, aid, extracted, fetched[aid].final_url, now)
+                if kept is not None:
+                    done.append(kept)
+            _record_failures(store, failures, now)
+            summary.pages_extracted += len(results)
+            summary.pages_failed += len(failures)
+            if report:
+                report("pages", min(start + PAGE_BATCH, len(pending)), len(pending))
+    for host in guard.stopped:
+        summary.problem("host left for the next run", url=host, error=guard.stopped[host])
+    return done
+
+
+def _save(store: Store, article_id: int, page: Extracted, final_url: str, now: Clock) -> int | None:
+    """Save what the page said, as read now; the id of the article that keeps its text (None: folded, or gone)."""
+    from .folding import page_record
+
+    stored = store.page_state(article_id)
+    if stored is None:
+        return None
+    record = page_record(stored, page, final_url=final_url, owner_of=store.article_id_for_url, fetched_at=now())
+    return store.save_extraction(record)
+
+
+def retry_delay(attempts: int) -> float:
+    """Seconds before a page that failed `attempts` times is tried again: an hour, doubled each time, capped."""
+    return min(3600 * 2 ** (attempts - 1), PAGE_RETRY_MAX)
+
+
+def _record_failures(store: Store, failures: dict[int, str], now: Clock) -> None:
+    if not failures:
+        return
+    at = now()
+    attempts = store.page_attempts(list(failures))
+    retries = {}
+    for aid, error in failures.items():
+        n = attempts.get(aid, 0) + 1
+        retries[aid] = Retry(attempts=n, error=error, at=at + timedelta(seconds=retry_delay(n)))
+    store.record_page_failures(retries)
+    for aid, error in failures.items():
+        event(log, logging.INFO, "page kept from the feed", article=aid, error=error[:300])
