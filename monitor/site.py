@@ -28,7 +28,7 @@ import re
 import secrets
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from xml.etree import ElementTree as ET
@@ -119,15 +119,20 @@ def _newest_first(stories: Sequence[Story]) -> list[Story]:
 
 
 def stories_json(stories: Sequence[Story], *, now: datetime, base_url: str | None = None,
-                 merged: Sequence[MergedStory] = ()) -> dict:
+                 merged: Sequence[MergedStory] = (), reuse: Mapping[int, dict] | None = None) -> dict:
     """Every story with its articles (excerpts, never full texts), newest first. Also written to stories.json.
-    `merged` lists, under each survivor, the ids of the stories that merged into it (their pages redirect)."""
+    `merged` lists, under each survivor, the ids of the stories that merged into it (their pages redirect).
+    `reuse`: entries of the last build for stories that did not change (by id), taken as they are."""
     absorbed: dict[int, list[int]] = {}
     for m in merged:
         absorbed.setdefault(m.into, []).append(m.id)
-    return {
-        "generated": render.iso(now),
-        "stories": [{
+    reuse = reuse or {}
+
+    def entry(s: Story) -> dict:
+        old = reuse.get(s.id)
+        if old is not None and old.get("merged") == sorted(absorbed.get(s.id, [])):
+            return old
+        return {
             "id": s.id, "title": s.title,
             "first_published": render.iso(s.first_published), "last_published": render.iso(s.last_published),
             "page": _url(story_path(s), base_url), "sources": list(s.sources), "merged": sorted(absorbed.get(s.id, [])),
@@ -136,8 +141,19 @@ def stories_json(stories: Sequence[Story], *, now: datetime, base_url: str | Non
                           "original": story_page.is_original(a, s)}
                          for a in sorted(s.articles, key=lambda a: (a.published, a.id or 0))],
             **story_page.story_data(s),
-        } for s in _newest_first(stories) if s.articles],
-    }
+        }
+
+    return {"generated": render.iso(now), "stories": [entry(s) for s in _newest_first(stories) if s.articles]}
+
+
+def _previous_entries(site_dir: Path, keep: set[int]) -> dict[int, dict]:
+    """The published stories.json's entries of the stories in `keep` (unchanged since): parsing it is cheaper
+    than making them again (primary sources, excerpts). Empty when it cannot be read."""
+    try:
+        data = json.loads((site_dir / "stories.json").read_bytes())
+        return {e["id"]: e for e in data["stories"] if e.get("id") in keep}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
 
 
 def tag_uri(installation: str, name: str) -> str:
@@ -340,7 +356,8 @@ def build_site(stories: Sequence[Story], feeds: Sequence[FeedStatus], *, site_di
         indexing.finish(new_dir)
         redirect_hashes = _write_redirects(new_dir, redirects(merged, by_id, paths),
                                            {} if full else state.get("redirects", {}), full=full)
-        data = stories_json(stories, now=now, base_url=base_url, merged=merged)
+        reuse = {} if full else _previous_entries(site_dir, set(by_id) - todo)
+        data = stories_json(stories, now=now, base_url=base_url, merged=merged, reuse=reuse)
         _write_atomic(new_dir / "stories.json", json.dumps(data, ensure_ascii=False, separators=(",", ":")))
         _write_atomic(new_dir / "feed.xml", atom_feed(stories, title=title, now=now, base_url=base_url,
                                                       installation=installation))
