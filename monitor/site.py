@@ -16,17 +16,19 @@ takes the same path with every page. docs/site.md explains the design.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import dataclasses
 import hashlib
 import json
 import logging
 import os
+import posixpath
 import re
 import secrets
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from xml.etree import ElementTree as ET
@@ -58,30 +60,54 @@ def story_path(story: Story | MergedStory) -> str:
     return f"stories/{slug or f'story-{story.id}'}.html"
 
 
-def redirect_html(target: str, title: str) -> str:
-    """The page left at a merged story's address: a refresh and a link to `target` (relative, ending in
-    index.html so that it also works opened from file://)."""
+def redirect_html(target: str, title: str, *, note: str = "This story was merged into another:") -> str:
+    """A page left at an address a story was published under: a refresh and a link to `target` (relative, so
+    that it also works opened from file:// and under any subpath)."""
     href = render.esc(target)
     return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{render.esc(title)}</title>'
             f'<meta http-equiv="refresh" content="0; url={href}"><link rel="canonical" href="{href}">'
-            f'<meta name="robots" content="noindex"></head><body><p>This story was merged into another: '
+            f'<meta name="robots" content="noindex"></head><body><p>{render.esc(note)} '
             f'<a href="{href}">{render.esc(title)}</a>.</p></body></html>\n')
 
 
-def _write_redirects(new_dir: Path, merged: Sequence[MergedStory], by_id: dict[int, Story], paths: dict[int, str]) -> None:
+def folder_path(page: str) -> str:
+    """The address a page had before pages became files: "stories/<slug>.html" -> "stories/<slug>/index.html"."""
+    return page[:-len(".html")] + "/index.html"
+
+
+def redirects(merged: Sequence[MergedStory], by_id: dict[int, Story], paths: dict[int, str]) -> dict[str, str]:
+    """Every address a story was ever published under that is not its page now -> the redirect page to write there.
+
+    Slugs never change once a story opens (stories.py), so these are: the folder form of every page
+    (stories/<slug>/index.html, the addresses before pages became files), and the page of every story merged
+    into another, in both forms, pointing at the survivor."""
+    out: dict[str, str] = {}
+    live = set(paths.values())
+    for sid, page in paths.items():
+        out[folder_path(page)] = (page, by_id[sid].title, "This story's page moved:")
     for m in merged:
         survivor = by_id.get(m.into)
         old = story_path(m)
-        if survivor is None or old in paths.values():
+        if survivor is None or old in live:
             continue
-        page = new_dir / old
-        html = redirect_html(f"../{paths[m.into]}", survivor.title)
-        try:
-            if page.read_text(encoding="utf-8") == html:
-                continue
-        except OSError:
-            pass
-        _write_atomic(page, html)
+        for address in (old, folder_path(old)):
+            out[address] = (paths[m.into], survivor.title, "This story was merged into another:")
+    return {address: redirect_html(posixpath.relpath(target, posixpath.dirname(address)), title, note=note)
+            for address, (target, title, note) in out.items()}
+
+
+def _write_redirects(new_dir: Path, pages: dict[str, str], old: dict[str, str], *, full: bool) -> dict[str, str]:
+    """Write the redirect pages that are new or differ from the last build's (`old`: address -> hash), remove
+    those no longer wanted; returns the hashes for state.json. `full`: new_dir holds none yet."""
+    hashes = {address: _sha(html) for address, html in pages.items()}
+    for address, html in pages.items():
+        if full or old.get(address) != hashes[address] or not (new_dir / address).is_file():
+            _write_atomic(new_dir / address, html)
+    for address in set(old) - set(pages):
+        (new_dir / address).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            (new_dir / address).parent.rmdir()  # a folder-form address leaves its folder behind
+    return hashes
 
 
 def _url(path: str, base_url: str | None) -> str:
@@ -93,15 +119,20 @@ def _newest_first(stories: Sequence[Story]) -> list[Story]:
 
 
 def stories_json(stories: Sequence[Story], *, now: datetime, base_url: str | None = None,
-                 merged: Sequence[MergedStory] = ()) -> dict:
+                 merged: Sequence[MergedStory] = (), reuse: Mapping[int, dict] | None = None) -> dict:
     """Every story with its articles (excerpts, never full texts), newest first. Also written to stories.json.
-    `merged` lists, under each survivor, the ids of the stories that merged into it (their pages redirect)."""
+    `merged` lists, under each survivor, the ids of the stories that merged into it (their pages redirect).
+    `reuse`: entries of the last build for stories that did not change (by id), taken as they are."""
     absorbed: dict[int, list[int]] = {}
     for m in merged:
         absorbed.setdefault(m.into, []).append(m.id)
-    return {
-        "generated": render.iso(now),
-        "stories": [{
+    reuse = reuse or {}
+
+    def entry(s: Story) -> dict:
+        old = reuse.get(s.id)
+        if old is not None and old.get("merged") == sorted(absorbed.get(s.id, [])):
+            return old
+        return {
             "id": s.id, "title": s.title,
             "first_published": render.iso(s.first_published), "last_published": render.iso(s.last_published),
             "page": _url(story_path(s), base_url), "sources": list(s.sources), "merged": sorted(absorbed.get(s.id, [])),
@@ -110,8 +141,19 @@ def stories_json(stories: Sequence[Story], *, now: datetime, base_url: str | Non
                           "original": story_page.is_original(a, s)}
                          for a in sorted(s.articles, key=lambda a: (a.published, a.id or 0))],
             **story_page.story_data(s),
-        } for s in _newest_first(stories) if s.articles],
-    }
+        }
+
+    return {"generated": render.iso(now), "stories": [entry(s) for s in _newest_first(stories) if s.articles]}
+
+
+def _previous_entries(site_dir: Path, keep: set[int]) -> dict[int, dict]:
+    """The published stories.json's entries of the stories in `keep` (unchanged since): parsing it is cheaper
+    than making them again (primary sources, excerpts). Empty when it cannot be read."""
+    try:
+        data = json.loads((site_dir / "stories.json").read_bytes())
+        return {e["id"]: e for e in data["stories"] if e.get("id") in keep}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
 
 
 def tag_uri(installation: str, name: str) -> str:
@@ -312,8 +354,10 @@ def build_site(stories: Sequence[Story], feeds: Sequence[FeedStatus], *, site_di
         else:
             _assemble(site_dir, out, new_dir, drop={_page_url(p) for p in removed})
         indexing.finish(new_dir)
-        _write_redirects(new_dir, merged, by_id, paths)
-        data = stories_json(stories, now=now, base_url=base_url, merged=merged)
+        redirect_hashes = _write_redirects(new_dir, redirects(merged, by_id, paths),
+                                           {} if full else state.get("redirects", {}), full=full)
+        reuse = {} if full else _previous_entries(site_dir, set(by_id) - todo)
+        data = stories_json(stories, now=now, base_url=base_url, merged=merged, reuse=reuse)
         _write_atomic(new_dir / "stories.json", json.dumps(data, ensure_ascii=False, separators=(",", ":")))
         _write_atomic(new_dir / "feed.xml", atom_feed(stories, title=title, now=now, base_url=base_url,
                                                       installation=installation))
@@ -334,7 +378,7 @@ def build_site(stories: Sequence[Story], feeds: Sequence[FeedStatus], *, site_di
     new_hashes = {p: h for p, h in {**old_pages, **hashes}.items() if p in all_pages}
     _write_atomic(work_dir / "state.json", json.dumps({
         "version": STATE_VERSION, "fingerprint": fp, "build_id": build_id, "ids": ids_hash, "feeds": feeds_hash,
-        "pages": new_hashes, "months": month_keys, "stories": {str(k): v for k, v in story_md.items()}}))
+        "pages": new_hashes, "redirects": redirect_hashes, "months": month_keys, "stories": {str(k): v for k, v in story_md.items()}}))
     log.info("site: built %d of %d pages (%s) into %s", len(built), len(all_pages), "full" if full else "incremental", site_dir)
 
 

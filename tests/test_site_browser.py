@@ -141,6 +141,66 @@ def test_every_link_opens_a_page_from_disk(browser):
     assert not driver.find_element(By.ID, "mn-q").is_enabled()
 
 
+def test_an_old_folder_address_opens_the_story_from_disk_and_from_the_server(browser):
+    """Story pages were folders (stories/<slug>/) before they became files: links people cited still open them."""
+    driver, base, stories, site = browser
+    story = stories[1]
+    folder = story_path(story)[:-len(".html")] + "/"
+    for old, new in (((site / folder / "index.html").as_uri(), (site / story_path(story)).as_uri()),
+                     (base + folder, base + story_path(story))):
+        driver.get(old)
+        WebDriverWait(driver, 10).until(lambda d: d.current_url == new and d.find_elements(By.CSS_SELECTOR, ".mn-story h1"))
+        assert driver.find_element(By.CSS_SELECTOR, ".mn-story h1").text == story.title
+
+
+class _UnderSubpath(SimpleHTTPRequestHandler):
+    """Serves the site at /sub/path/ and its 404.html, with status 404, for every missing address (as a web
+    server configured with an error page does)."""
+
+    def log_message(self, *args):
+        pass
+
+    def send_head(self):
+        if not self.path.startswith("/sub/path/"):
+            return self._not_found()
+        self.path = self.path[len("/sub/path"):]
+        path = Path(self.translate_path(self.path))
+        if not (path.is_file() or (path / "index.html").is_file()):
+            return self._not_found()
+        return super().send_head()
+
+    def _not_found(self):
+        body = (Path(self.directory) / "404.html").read_bytes()
+        self.send_response(404)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        return __import__("io").BytesIO(body)
+
+
+def test_the_404_page_works_under_a_subpath_without_site_url(browser):
+    driver, _, _, site = browser
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_UnderSubpath, directory=str(site)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    root = f"http://127.0.0.1:{httpd.server_address[1]}/sub/path/"
+    try:
+        driver.get(root + "stories/no-such-story.html")
+        assert driver.find_element(By.TAG_NAME, "h1").text == "Page not found"
+        wait = WebDriverWait(driver, 10)
+        home = driver.find_element(By.LINK_TEXT, "Go to the home page")
+        wait.until(lambda d: home.get_attribute("href") == root + "index.html")
+        # the site's own stylesheet loads from under the subpath
+        wait.until(lambda d: d.execute_script(
+            "var l = document.querySelector('link[href*=\"monitor.css\"]');"
+            "try { return l.sheet.cssRules.length > 0; } catch (e) { return false; }"))
+        driver.find_element(By.LINK_TEXT, "archive").click()
+        assert driver.current_url == root + "archive/index.html"
+        assert driver.find_element(By.CSS_SELECTOR, ".mn-home h1").text == "Archive"
+    finally:
+        httpd.shutdown()
+        driver.get_log("browser")  # the 404 page's first tries at its root-anchored assets: not the next test's
+
+
 def test_search_shows_headline_date_outlets_and_filters(browser):
     driver, base, stories, _ = browser
     driver.get(base + "search.html")
