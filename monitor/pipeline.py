@@ -60,7 +60,7 @@ def run(config: Config, *, now: Clock = utcnow, report: Report | None = None, ex
             links.resolve_links(store, config, now, deadline, summary)
         with stage("pages"):
             extracted_ids = page_stage.fetch_and_extract_pages(store, config, now, deadline, summary, report, extract_workers)
-        inputs = _story_inputs(config)
+        inputs = story_inputs(config)
         if extracted_ids or store.story_work_waiting() or store.get_meta("story_inputs") != inputs:
             from . import stories  # clustering (scikit-learn, the embedding model): loaded only when there is work
 
@@ -80,7 +80,7 @@ def run(config: Config, *, now: Clock = utcnow, report: Report | None = None, ex
     return summary
 
 
-def _story_inputs(config: Config) -> str:
+def story_inputs(config: Config) -> str:
     """A fingerprint of what feeds.yaml says to the story stages (the subject and its threshold): a change makes
     them run even when nothing new came in (every article is scored again, or its score re-cut)."""
     subject = [dataclasses.asdict(t) for t in config.topics]
@@ -90,10 +90,15 @@ def _story_inputs(config: Config) -> str:
 # --- site -----------------------------------------------------------------------------------
 
 
+def feed_health(feeds) -> str:
+    """A fingerprint of the feed health the site shows: a change rebuilds the site."""
+    return hashlib.sha1(json.dumps([(f.url, f.name, f.last_error, f.articles) for f in feeds]).encode()).hexdigest()
+
+
 def _build_site_if_needed(store: Store, config: Config, dirty: set[int], now: datetime) -> bool:
     """Rebuild only when a story changed, a feed's health changed, or the site is missing."""
     feeds = store.feed_statuses(config.feeds)
-    health = hashlib.sha1(json.dumps([(f.url, f.name, f.last_error, f.articles) for f in feeds]).encode()).hexdigest()
+    health = feed_health(feeds)
     missing = not (config.site_dir / "index.html").exists() or not _site_work_dir(config).exists()
     if not dirty and not missing and store.site_feed_health() == health:
         return False
