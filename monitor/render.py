@@ -17,6 +17,9 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
+import jinja2
+from markupsafe import Markup
+
 from monitor import charts
 from monitor.models import Article, Story
 
@@ -31,6 +34,21 @@ def esc(text: object) -> str:
     """Hostile text as inert HTML on one line: `<>&"'` escaped, Markdown/template characters as entities."""
     flat = _SPACE.sub(" ", str(text or "")).strip()
     return html.escape(flat, quote=True).translate(_MD_SPECIAL)
+
+
+def _escape_by_default(value: object) -> object:
+    """Every {{ value }} of a template goes through esc() unless it is Markup (a fragment already made safe)."""
+    return value if isinstance(value, Markup) else Markup(esc(value))
+
+
+TEMPLATES = jinja2.Environment(loader=jinja2.PackageLoader("monitor", "templates"), autoescape=True,
+                               finalize=_escape_by_default, undefined=jinja2.StrictUndefined,
+                               keep_trailing_newline=True)
+
+
+def template(name: str, **values: object) -> str:
+    """Render monitor/templates/<name> (autoescaping: hostile values are escaped unless passed as Markup)."""
+    return TEMPLATES.get_template(name).render(**values)
 
 
 def safe_url(url: str | None) -> str | None:

@@ -19,6 +19,8 @@ import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
+from markupsafe import Markup
+
 from monitor import render
 from monitor.errors import BuildError
 from monitor.models import Story
@@ -29,21 +31,13 @@ PAGEFIND_TIMEOUT = 600
 
 def record_html(story: Story) -> str:
     """The text Pagefind indexes for one story, with the meta data a result shows and the filters it offers."""
-    outlets = story.sources
     t0 = story.first_published
-    filters = "".join(f'<span data-pagefind-filter="outlet">{render.esc(s)}</span>' for s in story.sources)
-    arts = "".join(f"<li>{render.esc(a.title)} ({render.esc(a.source)})</li>"
-                   for a in sorted(story.articles, key=lambda a: (a.published, a.id or 0)))
-    return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>{render.esc(story.title)}</title></head><body>"
-        f'<h1 data-pagefind-meta="title">{render.esc(story.title)}</h1>'
-        f'<p data-pagefind-meta="date">First reported {render.fmt_when(t0)}</p>'
-        f'<p data-pagefind-meta="outlets">{render.plural(len(outlets), "outlet")}: {render.outlet_list(outlets, 6)}</p>'
-        f'<div data-pagefind-ignore>{filters}'
-        f'<span data-pagefind-filter="month">{render.utc(t0).strftime("%Y-%m")}</span></div>'
-        f"<p>{render.esc(render.words(story.summary, 120))}</p><ul>{arts}</ul></body></html>"
-    )
+    return render.template(
+        "search_record.html", story=story, first_reported=render.fmt_when(t0),
+        outlet_count=render.plural(len(story.sources), "outlet"),
+        outlets=Markup(render.outlet_list(story.sources, 6)),  # escaped name by name
+        month=render.utc(t0).strftime("%Y-%m"), summary=render.words(story.summary, 120),
+        articles=sorted(story.articles, key=lambda a: (a.published, a.id or 0)))
 
 
 def page_md() -> str:

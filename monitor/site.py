@@ -63,11 +63,7 @@ def story_path(story: Story | MergedStory) -> str:
 def redirect_html(target: str, title: str, *, note: str = "This story was merged into another:") -> str:
     """A page left at an address a story was published under: a refresh and a link to `target` (relative, so
     that it also works opened from file:// and under any subpath)."""
-    href = render.esc(target)
-    return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{render.esc(title)}</title>'
-            f'<meta http-equiv="refresh" content="0; url={href}"><link rel="canonical" href="{href}">'
-            f'<meta name="robots" content="noindex"></head><body><p>{render.esc(note)} '
-            f'<a href="{href}">{render.esc(title)}</a>.</p></body></html>\n')
+    return render.template("redirect.html", target=target, title=title, note=note)
 
 
 def folder_path(page: str) -> str:

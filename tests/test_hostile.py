@@ -111,7 +111,11 @@ def assert_site_inert(site: Path) -> list[str]:
             texts.append(" ".join(content.text_content().split()))
     for meta in site.rglob("*.html"):
         for refresh in lxml.html.fromstring(meta.read_bytes()).xpath("//meta[@http-equiv]"):
-            assert refresh.get("http-equiv").lower() != "refresh", meta
+            if refresh.get("http-equiv").lower() == "refresh":  # only the site's own redirects: to a page of the site
+                target = refresh.get("content", "").partition("url=")[2]
+                assert target and ":" not in target and not target.startswith("/"), (meta, target)
+                assert (meta.parent / target).resolve().is_relative_to(site.resolve()), (meta, target)
+                assert (meta.parent / target).is_file(), (meta, target)
     return texts
 
 

@@ -167,6 +167,7 @@ def fixture_archive() -> tuple[list[Story], list[FeedStatus]]:
 import json  # noqa: E402
 import os  # noqa: E402
 import shutil  # noqa: E402
+import dataclasses  # noqa: E402
 import re  # noqa: E402
 from pathlib import Path  # noqa: E402
 from xml.etree import ElementTree as ET  # noqa: E402
@@ -526,6 +527,30 @@ def test_old_folder_addresses_and_merged_stories_redirect_to_the_page(tmp_path):
     _build(tmp_path, stories, feeds, merged=merged, changed=set())
     assert not (site / story_path(gone)[:-len(".html")]).exists()
     assert (site / story_path(stories[2])[:-len(".html")] / "index.html").is_file()
+
+
+def test_a_hostile_headline_and_outlet_reach_the_templated_pages_escaped(tmp_path):
+    """Redirect pages and search records come from autoescaping templates: markup in a headline or an outlet
+    name arrives as text, whatever the template forgot to say."""
+    from monitor.models import MergedStory
+
+    stories, feeds = fixture_archive()
+    bad_outlet = "Orbit <b onmouseover=alert(3)>Review</b> & {{ co }}"
+    first, *rest = stories[3].articles
+    hostile = stories[3] = dataclasses.replace(stories[3], articles=(dataclasses.replace(first, source=bad_outlet), *rest))
+    assert bad_outlet in hostile.sources
+    merged = [MergedStory(id=901, slug="901-gone", into=hostile.id)]
+    site = _build(tmp_path, stories, feeds, merged=merged)
+    pages = [site / "stories/901-gone.html", site / story_path(hostile)[:-len(".html")] / "index.html",
+             tmp_path / "work" / "search" / story_path(hostile)]
+    for page in pages:
+        html = page.read_text()
+        doc = lxml.html.fromstring(html)
+        assert not doc.xpath("//script | //img | //b | //iframe | //*[@onerror] | //*[@onmouseover]"), page
+        assert HOSTILE_TITLE in " ".join(doc.text_content().split()), page
+    record = lxml.html.fromstring(pages[-1].read_text())
+    assert [e.text for e in record.xpath("//*[@data-pagefind-filter='outlet']")] == list(hostile.sources)
+    assert bad_outlet in record.xpath("//*[@data-pagefind-meta='outlets']")[0].text_content()
 
 
 def test_nothing_changed_means_no_build(tmp_path):
