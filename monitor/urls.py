@@ -1,8 +1,8 @@
 """The identity of an article: one canonical form for every way a link to it is written.
 
-courlan decides which query parameters are trackers (its TRACKERS_RE knows utm_*, fbclid,
-gclid, mc_cid, ref, source, xtor, ...) and normalises host, port and path; w3lib gives the final
-percent-encoding and query order. What this module adds, after reading courlan 1.4:
+courlan decides which query parameters are trackers (its list knows utm_*, fbclid,
+gclid, mc_cid, ref, source, xtor, ...; asked through its public `normalize_url`, one name at a
+time) and normalises host, port and path; w3lib gives the final percent-encoding and query order. What this module adds, after reading courlan 1.4:
 
 - courlan's normalize_url drops query parameters without a value (``/story.php?4521``), which
   would merge different articles: the query is filtered here, keeping blank values (w3lib then
@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from functools import lru_cache
+from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
 from courlan import normalize_url
-from courlan.clean import TRACKERS_RE
-from courlan.settings import ALLOWED_PARAMS, LANG_PARAMS
 from tld import get_fld
 from w3lib.url import canonicalize_url
 
@@ -33,7 +32,6 @@ EXTRA_TRACKERS = frozenset({
     "sr_share", "soc_src", "soc_trk", "tpcc", "_openstat", "__twitter_impression", "fb_action_ids",
     "fb_action_types", "trk", "trkcampaign", "gclsrc", "dm_i", "epik", "s_kwcid", "ef_id", "irgwc",
 })
-_KEEP = frozenset(ALLOWED_PARAMS) | frozenset(LANG_PARAMS)
 _SCHEMES = ("http", "https")
 _CONTROL = {c: None for c in range(0x21)} | {0x7F: None}
 
@@ -64,9 +62,17 @@ def is_http_url(url: str) -> bool:
 
 def _is_tracker(name: str) -> bool:
     key = name.lower()
-    if key in _KEEP:
+    return key in EXTRA_TRACKERS or _courlan_drops(key)
+
+
+@lru_cache(maxsize=4096)
+def _courlan_drops(name: str) -> bool:
+    """Whether courlan's public normalize_url removes a parameter of this name (its tracker list)."""
+    try:
+        kept = urlsplit(normalize_url(f"http://example.invalid/?{quote(name, safe='')}=1")).query
+    except ValueError:
         return False
-    return key in EXTRA_TRACKERS or bool(TRACKERS_RE.search(key))
+    return not kept
 
 
 def canonical_url(url: str) -> str:

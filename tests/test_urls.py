@@ -116,3 +116,9 @@ def test_canonical_url_is_idempotent_and_http(host, path, params, fragment):
     assert is_http_url(once)
     assert "#" not in once
     assert canonical_url(once) == once
+
+
+def test_courlans_trackers_are_dropped_and_its_allowed_parameters_kept():
+    # courlan is asked through its public normalize_url; these names are on its tracker list (1.4) or allowed list
+    url = "https://news.example/a?id=7&mc_eid=abc&xtor=RSS-1&at_medium=feed&lang=en&aid=3&utm_campaign=x"
+    assert canonical_url(url) == "https://news.example/a?aid=3&id=7&lang=en"
