@@ -23,7 +23,7 @@ from pebble import ProcessExpired
 from .config import Config
 from .aggregators import bing_target, needs_request, strip_outlet_suffix
 from .errors import ExtractError, FetchError, ParseError
-from .extract import Extractor
+from .extract import MAX_BYTES as EXTRACT_MAX_BYTES, Extractor
 from .feeds import clamp_date, clean_text, parse_feed
 from .fetch import MAX_HINT, Fetcher, Response, backoff_delay
 from .logs import event, file_event
@@ -39,7 +39,7 @@ log = logging.getLogger("monitor.ingest")
 MAX_PAGE_ATTEMPTS = 6  # then the entry keeps its feed title and summary for good
 PAGE_BATCH = 100
 PENDING_SCAN = 5  # pending pages read per run, in multiples of max_articles_per_run, before they are put in fair order
-PAGE_MAX_BYTES = 5_000_000
+PAGE_MAX_BYTES = EXTRACT_MAX_BYTES  # one page size cap: what extraction reads is what is fetched
 PAGE_RETRY_MAX = 86400  # seconds: the longest wait before a failed page is tried again
 # Per-request and per-page bounds. Module constants rather than feeds.yaml keys: operators never need them,
 # tests make them small (monkeypatch) to check that a hostile server or page ends in a stored error.
@@ -482,7 +482,7 @@ def _record_page_failures(store: Store, failures: dict[int, str], now: datetime)
     with store.transaction() as db:
         for aid, error in failures.items():
             attempts = (db.execute("SELECT attempts FROM articles WHERE id = ?", (aid,)).fetchone() or [0])[0] + 1
-            delay = min(3600 * 2 ** (attempts - 1), PAGE_RETRY_MAX)
+            delay = backoff_delay(attempts, base=3600, cap=PAGE_RETRY_MAX)
             db.execute(
                 "UPDATE articles SET attempts = ?, last_error = ?, next_attempt = ? WHERE id = ?",
                 (attempts, error[:500], iso(now + timedelta(seconds=delay)), aid),

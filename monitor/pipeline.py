@@ -22,10 +22,11 @@ from datetime import datetime, timezone
 
 from . import ingest, links, stories
 from .config import Config
+from .dates import iso_z
 from .errors import StoreError
 from .run_summary import RunSummary
 from .site import build_site
-from .store import RunLock, Store, iso
+from .store import RunLock, Store
 
 Clock = ingest.Clock
 Report = ingest.Report
@@ -140,7 +141,7 @@ def export_articles(store: Store):
 def _export_row(a, urls: list[str], sources: list[str]) -> dict:
     return {
         "url": a.url, "urls": urls, "title": a.title, "source": a.source, "sources": sources, "author": a.author,
-        "published": iso(a.published), "text": a.text or a.summary, "extracted": a.extracted,
+        "published": iso_z(a.published) if a.published else None, "text": a.text or a.summary, "extracted": a.extracted,
         "relevant": a.relevant, "relevance": round(a.relevance, 4), "story": a.story,
     }
 
