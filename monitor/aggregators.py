@@ -39,7 +39,7 @@ _LOCALE = ("hl", "gl", "ceid")
 
 def _decoder():
     """googlenewsdecoder's pure parsing module, or ResolveError saying how to repair the install."""
-    try:
+    try:  # private, as its public API does its own HTTP: pinned <0.3 in pyproject, tests/test_aggregators.py checks it
         from googlenewsdecoder import _parse
     except ImportError as exc:
         raise ResolveError(f"googlenewsdecoder is not usable ({exc}); run: pip install -U 'googlenewsdecoder>=0.2.2,<0.3'") from exc

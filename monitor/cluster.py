@@ -33,7 +33,6 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 
 import numpy as np
 from scipy.cluster.hierarchy import linkage
@@ -41,6 +40,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial.distance import squareform
 
+from monitor.dates import parse_datetime
 from monitor.errors import ClusterError
 from monitor.embeddings import centre, embed
 from monitor.features import Doc, embedding_texts, featurize, has_text, sources, times as doc_times
@@ -323,16 +323,7 @@ def _parse_time(value) -> datetime | None:
             return datetime.fromtimestamp(value, tz=timezone.utc)
         except (OverflowError, OSError, ValueError):
             return None
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        t = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        try:
-            t = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
+    return parse_datetime(value)
 
 
 def _parse_line(line: str, lineno: int) -> tuple[object, Doc]:

@@ -14,12 +14,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from .errors import ConfigError
+from .urlcheck import is_http_url
 from .models import Feed, Topic
 
 DEFAULT_INTERVAL = 3600
@@ -163,7 +163,7 @@ class _Checker:
         values["site_dir"] = base / self.string(data, "site_dir", "data/site")
         values["site_title"] = self.string(data, "site_title", Config.site_title)
         site_url = data.get("site_url")
-        if site_url is not None and not (isinstance(site_url, str) and _is_http(site_url)):
+        if site_url is not None and not (isinstance(site_url, str) and is_http_url(site_url)):
             self.fail(data, "site_url", "site_url", f"{_shown(site_url)} is not an http(s) URL")
         values["site_url"] = str(site_url) if site_url else None
         allow = data.get("allow_private_networks", False)
@@ -225,7 +225,7 @@ class _Checker:
                 self.fail(node, key if "url" in item else None, f"{where}.url", "missing")
                 continue
             url = url.strip()
-            if not _is_http(url):
+            if not is_http_url(url):
                 self.fail(node, key, f"{where}.url", f"{_shown(url)} is not an http(s) URL")
                 continue
             line = _line(node, key)
@@ -299,14 +299,6 @@ def _shown(value: Any) -> str:
         return f"a {type(value).__name__.removeprefix('Commented').lower()}"
     text = repr(value)
     return text if len(text) <= 120 else text[:117] + "..."
-
-
-def _is_http(url: str) -> bool:
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return False
-    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 
 
 def _line(node: Any, key: Any) -> int:

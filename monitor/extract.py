@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterable, Iterator
 from concurrent.futures import CancelledError
 from concurrent.futures import TimeoutError as FutureTimeout
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import TypeVar
 
 import lxml.etree
@@ -41,6 +41,7 @@ from trafilatura.metadata import (  # trafilatura's own metadata steps (2.x); na
 from trafilatura.settings import Document, set_date_params
 from trafilatura.utils import load_html
 
+from .dates import parse_datetime
 from .errors import ExtractError
 from .text import clean_text
 from .models import Extracted
@@ -266,17 +267,8 @@ def _jsonld_dates(script: str) -> list[str]:
 
 
 def _parse_date(raw: str) -> tuple[datetime | None, bool]:
-    raw = raw.strip()
-    if not raw:
-        return None, False
-    try:
-        when = datetime.fromisoformat(raw.replace("z", "Z"))
-    except ValueError:
-        return None, False
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    when = when.astimezone(timezone.utc)
-    if not EARLIEST_YEAR <= when.year <= LATEST_YEAR:
+    when = parse_datetime(raw)
+    if when is None or not EARLIEST_YEAR <= when.year <= LATEST_YEAR:
         return None, False
     return when, bool(_HAS_TIME.search(raw))
 

@@ -25,6 +25,7 @@ import feedparser
 import lxml.etree
 import lxml.html
 
+from .dates import parse_datetime
 from .errors import ParseError
 from .models import Entry, ParsedFeed
 from .text import clean_text, drop_bad_chars
@@ -117,21 +118,7 @@ def _entry_date(entry, now: datetime) -> tuple[datetime | None, bool]:
 def _iso_date(raw, now: datetime) -> tuple[datetime | None, bool]:
     if not isinstance(raw, str) or not raw.strip():
         return None, False
-    raw = raw.strip()
-    try:
-        when = datetime.fromisoformat(raw)
-    except ValueError:
-        parsed = _feedparser_date(raw)
-        return clamp_date(_struct_to_dt(parsed) if parsed else None, bool(_HAS_TIME.search(raw)), now)
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return clamp_date(when.astimezone(timezone.utc), bool(_HAS_TIME.search(raw)), now)
-
-
-def _feedparser_date(raw: str):
-    """RFC 822 and the other formats feedparser reads (its parser is not public API; None without it)."""
-    parse = getattr(getattr(feedparser, "datetimes", None), "_parse_date", None)
-    return parse(raw) if parse else None
+    return clamp_date(parse_datetime(raw), bool(_HAS_TIME.search(raw)), now)
 
 
 # --- parsing -----------------------------------------------------------------------------------

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from .config import Config
-from .store import Store, iso
+from .dates import iso_z
+from .store import Store
 
 COLUMNS = [("name", "outlet"), ("last_success", "last success"), ("last_error", "last error"),
            ("next_due", "next due"), ("links", "links"), ("articles", "articles"), ("url", "url")]
@@ -23,10 +24,10 @@ def feed_rows(config: Config, store: Store) -> list[dict]:
             "name": feed.name or (status.name if status else feed.url),
             "tags": list(feed.tags),
             "interval": feed.interval,
-            "last_success": iso(status.last_success) if status else None,
+            "last_success": iso_z(status.last_success) if status and status.last_success else None,
             "last_error": status.last_error if status else None,
             "failures": status.failures if status else 0,
-            "next_due": iso(status.next_due) if status else None,
+            "next_due": iso_z(status.next_due) if status and status.next_due else None,
             "articles": status.articles if status else 0,
             "aggregator": feed.aggregator,
             # an aggregator's links resolved to the outlets' articles: (resolved, seen)

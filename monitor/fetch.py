@@ -31,14 +31,14 @@ import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from functools import partial
-from typing import Callable, Iterator
+from typing import AsyncIterable, AsyncIterator, Callable, Iterator
 
 import httpcore
 import httpx
 
 from . import USER_AGENT
+from .dates import parse_datetime
 from .errors import FetchError
 from .scheduling import MAX_HINT
 
@@ -139,11 +139,10 @@ def parse_retry_after(value: str | None, *, now: float) -> float | None:
     value = value.strip()
     if value.isdigit():
         return float(min(int(value), MAX_HINT))
-    try:
-        when = parsedate_to_datetime(value).timestamp()
-    except (TypeError, ValueError, IndexError, OverflowError):
+    when = parse_datetime(value)
+    if when is None:
         return None
-    return float(min(max(0.0, when - now), MAX_HINT))
+    return float(min(max(0.0, when.timestamp() - now), MAX_HINT))
 
 
 def _inflater(encoding: str) -> Callable[[bytes], Iterator[bytes]] | None:
@@ -246,6 +245,77 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
         await asyncio.sleep(seconds)
 
 
+# httpcore's errors as httpx's, most specific first (httpx.AsyncHTTPTransport maps them the same way).
+_HTTPCORE_ERRORS: tuple[tuple[type[Exception], type[httpx.HTTPError]], ...] = (
+    (httpcore.ConnectTimeout, httpx.ConnectTimeout), (httpcore.ReadTimeout, httpx.ReadTimeout),
+    (httpcore.WriteTimeout, httpx.WriteTimeout), (httpcore.PoolTimeout, httpx.PoolTimeout),
+    (httpcore.TimeoutException, httpx.TimeoutException), (httpcore.ConnectError, httpx.ConnectError),
+    (httpcore.ReadError, httpx.ReadError), (httpcore.WriteError, httpx.WriteError),
+    (httpcore.NetworkError, httpx.NetworkError), (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
+    (httpcore.LocalProtocolError, httpx.LocalProtocolError), (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
+    (httpcore.ProtocolError, httpx.ProtocolError), (httpcore.ProxyError, httpx.ProxyError),
+)
+
+
+def _as_httpx_error(exc: Exception) -> Exception:
+    for core, mapped in _HTTPCORE_ERRORS:
+        if isinstance(exc, core):
+            return mapped(str(exc))
+    return exc
+
+
+class _CoreStream(httpx.AsyncByteStream):
+    """A response body from httpcore, read with httpcore's errors raised as httpx's."""
+
+    def __init__(self, stream: AsyncIterable[bytes]):
+        self._stream = stream
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for part in self._stream:
+                yield part
+        except Exception as exc:
+            mapped = _as_httpx_error(exc)
+            if mapped is exc:
+                raise
+            raise mapped from exc
+
+    async def aclose(self) -> None:
+        close = getattr(self._stream, "aclose", None)  # httpcore's stream has one; a plain iterable may not
+        if close is not None:
+            await close()
+
+
+class _GuardedTransport(httpx.AsyncBaseTransport):
+    """An httpx transport over our own httpcore pool (whose network backend is the address guard): the
+    public way to give httpx a network backend, as AsyncHTTPTransport takes none."""
+
+    def __init__(self, pool: httpcore.AsyncConnectionPool):
+        self._pool = pool
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if not isinstance(request.stream, httpx.AsyncByteStream):
+            raise TypeError("the guarded transport needs an async request body")
+        core_request = httpcore.Request(
+            method=request.method,
+            url=httpcore.URL(scheme=request.url.raw_scheme, host=request.url.raw_host, port=request.url.port,
+                             target=request.url.raw_path),
+            headers=request.headers.raw, content=request.stream, extensions=request.extensions,
+        )
+        try:
+            response = await self._pool.handle_async_request(core_request)
+        except Exception as exc:
+            mapped = _as_httpx_error(exc)
+            if mapped is exc:
+                raise
+            raise mapped from exc
+        return httpx.Response(status_code=response.status, headers=response.headers,
+                              stream=_CoreStream(response.stream), extensions=response.extensions)
+
+    async def aclose(self) -> None:
+        await self._pool.aclose()
+
+
 # ---------------------------------------------------------------- the fetcher
 
 
@@ -293,14 +363,11 @@ class Fetcher:
         if client is None:
             if self._ssl is None:
                 self._ssl = httpx.create_ssl_context(trust_env=False)  # shared: building one costs ~10 ms
-            transport = httpx.AsyncHTTPTransport(verify=self._ssl, trust_env=False)
-            if not isinstance(getattr(transport, "_pool", None), httpcore.AsyncConnectionPool):
-                raise RuntimeError("httpx internals changed: cannot install the address guard")
-            transport._pool = httpcore.AsyncConnectionPool(
+            transport = _GuardedTransport(httpcore.AsyncConnectionPool(
                 ssl_context=self._ssl, max_connections=self._max_connections,
                 max_keepalive_connections=self._pool_keepalive, keepalive_expiry=5.0, http1=True, http2=False,
                 network_backend=self._backend,
-            )
+            ))
             client = httpx.AsyncClient(transport=transport, timeout=self._timeout, follow_redirects=False,
                                        trust_env=False)
             self._clients[shard] = client

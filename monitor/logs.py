@@ -37,14 +37,14 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from .text import clean_text
+from .dates import iso_z
+from .text import clean_text, one_line
 
 MAX_BYTES = 5 * 1024 * 1024
 BACKUPS = 5
 MAX_VALUE = 1000  # characters kept of one field value
 _MARK = "_monitor_handler"
 _FILE_ONLY = "monitor_file_only"
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 _NEEDS_QUOTES = re.compile(r'[\s"=\\]')
 NOISY = ("trafilatura", "htmldate", "courlan", "justext", "charset_normalizer", "readability")
 
@@ -76,7 +76,9 @@ def format_event(what: str, /, **fields: Any) -> str:
 def _value(value: Any) -> str:
     if isinstance(value, bool):
         text = "true" if value else "false"
-    elif isinstance(value, (datetime, date)):
+    elif isinstance(value, datetime):
+        text = iso_z(value)
+    elif isinstance(value, date):
         text = value.isoformat()
     elif isinstance(value, float):
         text = f"{value:.6g}"
@@ -92,7 +94,7 @@ def _value(value: Any) -> str:
 
 def _one_line(text: str) -> str:
     """Control characters (line breaks, tabs, escapes) become single spaces; see monitor.text."""
-    return clean_text(_CONTROL.sub(" ", text))
+    return clean_text(one_line(text))
 
 
 class OneLineFormatter(logging.Formatter):
@@ -111,7 +113,7 @@ class OneLineFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
         text = text.replace("\r\n", "\n").replace("\n", "\\n")
-        return _CONTROL.sub(" ", text)
+        return one_line(text)
 
 
 class ProgressLine:

@@ -14,15 +14,13 @@ and line.
 after the last entry of the `feeds:` list, formatted like that entry (flow `{url: ..}` or block style,
 same indentation). ruamel.yaml (round-trip mode) finds the place and formats the new scalars; the
 result is parsed again and must equal the old document plus the new feeds, otherwise the file is left
-alone. The write is atomic (temporary file + os.replace).
+alone. The write is atomic (monitor.files: temporary file, fsync, rename).
 """
 
 from __future__ import annotations
 
 import io
 import logging
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -38,9 +36,11 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from .config import MAX_TAGS  # tags per feed: its folders and its categories
 from .errors import ConfigError
+from .files import atomic_write
 from .logs import event
 from .models import Feed
 from .text import clean_text
+from .urlcheck import is_http_url
 
 log = logging.getLogger("monitor.opml")
 
@@ -95,7 +95,7 @@ def parse_opml(data: bytes, *, path: str) -> list[Feed]:
             folders.append(title or None)
             return
         folders.append(None)
-        if not _is_http(url):
+        if not is_http_url(url, exact=True):
             refused.append(url)
             return
         tags = [t for t in folders[:-1] if t]
@@ -144,16 +144,6 @@ def canonical_url(url: str) -> str:
     except ValueError:
         return url.strip()
     return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path.rstrip("/"), parts.query, ""))
-
-
-def _is_http(url: str) -> bool:
-    if any(ord(c) < 0x21 or c == "\x7f" for c in url):
-        return False
-    try:
-        parts = urlsplit(url)
-        return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
-    except ValueError:
-        return False
 
 
 def _clean(text: str) -> str:
@@ -275,7 +265,7 @@ def import_into_config(config_path: Path, feeds: Sequence[Feed]) -> ImportReport
 def _tidy(feed: Feed, path: Path) -> Feed:
     """The feed as it will be written: stripped URL, one-line name and tags."""
     url = feed.url.strip()
-    if not _is_http(url):
+    if not is_http_url(url, exact=True):
         raise ConfigError(f"{path}: cannot import {url!r}: not an http(s) URL")
     name = _clean(feed.name or "")[:MAX_NAME] or None
     tags = tuple(dict.fromkeys(t for t in (_clean(t) for t in feed.tags) if t))
@@ -416,22 +406,6 @@ def _plain(value: Any) -> Any:
 
 def _write_atomically(target: Path, data: bytes) -> None:
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        atomic_write(target, data)
     except OSError as exc:
-        raise ConfigError(f"{target}: cannot write next to it: {exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        try:
-            os.chmod(tmp, target.stat().st_mode & 0o7777)
-        except OSError:
-            pass
-        os.replace(tmp, target)
-    except OSError as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
         raise ConfigError(f"{target}: cannot write: {exc}") from None

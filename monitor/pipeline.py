@@ -28,9 +28,10 @@ from datetime import datetime, timezone
 
 from . import feed_stage, links, page_stage
 from .config import Config
+from .dates import iso_z
 from .models import Clock, Report
 from .run_summary import RunSummary
-from .store import RunLock, Store, iso
+from .store import RunLock, Store
 
 
 def utcnow() -> datetime:
@@ -154,7 +155,7 @@ def export_articles(store: Store):
 def _export_row(a, urls: list[str], sources: list[str]) -> dict:
     return {
         "url": a.url, "urls": urls, "title": a.title, "source": a.source, "sources": sources, "author": a.author,
-        "published": iso(a.published), "text": a.text or a.summary, "extracted": a.extracted,
+        "published": iso_z(a.published) if a.published else None, "text": a.text or a.summary, "extracted": a.extracted,
         "relevant": a.relevant, "relevance": round(a.relevance, 4), "story": a.story,
     }
 

@@ -15,19 +15,20 @@ import json
 import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
-from urllib.parse import urlsplit
 
 import jinja2
 from markupsafe import Markup
 
 from monitor import charts
 from monitor.models import Article, Story
+from monitor.dates import iso_z
+from monitor.urlcheck import is_http_url
 
 REL = "nofollow noopener noreferrer"
 EXCERPT_WORDS = 60
 _MD_SPECIAL = {ord(c): f"&#{ord(c)};" for c in "`{}[]()|*_\\~"}
 _SPACE = re.compile(r"\s+")
-_BAD_URL_CHARS = re.compile(r"[\x00-\x20\x7f<>\"'`\\]")
+_BAD_URL_CHARS = re.compile(r"[<>\"'`\\]")  # spaces and controls: is_http_url(exact=True)
 
 
 def esc(text: object) -> str:
@@ -56,13 +57,7 @@ def safe_url(url: str | None) -> str | None:
     if not url:
         return None
     url = url.strip()
-    if _BAD_URL_CHARS.search(url):
-        return None
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+    if _BAD_URL_CHARS.search(url) or not is_http_url(url, exact=True):
         return None
     return url
 
@@ -111,7 +106,7 @@ def fmt_when(t: datetime | None) -> str:
 
 
 def iso(t: datetime) -> str:
-    return utc(t).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso_z(t)
 
 
 def time_tag(t: datetime, text: str) -> str:

@@ -23,6 +23,7 @@ from markupsafe import Markup
 
 from monitor import render
 from monitor.errors import BuildError
+from monitor.files import atomic_write
 from monitor.models import Story
 
 OUT = "pagefind"  # the index's folder in the site
@@ -82,9 +83,7 @@ class Indexing:
         for sid, story in changed.items():
             target = src / paths[sid]
             target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(f".{target.name}.tmp")
-            tmp.write_text(record_html(story), encoding="utf-8")
-            os.replace(tmp, target)
+            atomic_write(target, record_html(story), durable=False)  # the index's input, rebuilt from the database
         for page in gone:
             (src / page).unlink(missing_ok=True)
         src.mkdir(parents=True, exist_ok=True)

@@ -38,6 +38,7 @@ import yaml
 import monitor
 from monitor import charts, outlet_pages, render, search, story_page
 from monitor.errors import BuildError
+from monitor.files import atomic_write as _write_atomic
 from monitor.models import FeedStatus, MergedStory, Story
 from monitor.urls import public_url, redact_urls
 
@@ -260,14 +261,6 @@ def _load_state(work_dir: Path) -> dict:
         return state if state.get("version") == STATE_VERSION else {}
     except (OSError, ValueError):
         return {}
-
-
-def _write_atomic(path: Path, data: bytes | str) -> None:
-    """Write a new file and rename it over `path`: never writes into an existing (maybe hard-linked) file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
-    tmp.write_bytes(data.encode() if isinstance(data, str) else data)
-    os.replace(tmp, path)
 
 
 def build_site(stories: Sequence[Story], feeds: Sequence[FeedStatus], *, site_dir: Path, work_dir: Path,
@@ -502,6 +495,6 @@ def _exchange(a: Path, b: Path) -> bool:
 def _update_sources(docs: Path, written: dict[str, str], removed: set[str]) -> None:
     """Keep work_dir/docs as the full Markdown source of the site (for inspection or another builder)."""
     for p, text in written.items():
-        _write_atomic(docs / p, text)
+        _write_atomic(docs / p, text, durable=False)  # rebuilt from the database on a full build
     for p in removed:
         (docs / p).unlink(missing_ok=True)

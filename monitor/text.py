@@ -16,11 +16,19 @@ _DROP = dict.fromkeys([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *rang
                        *range(0x202A, 0x202F), *range(0x2066, 0x206A), 0xFEFF, 0xFFFE, 0xFFFF,
                        *range(0xD800, 0xE000)])
 _SPACE = re.compile(r"\s+")
+# for one_line: every other control character (line breaks, tabs, escapes) and the line/paragraph separators
+_ONE_LINE = _DROP | dict.fromkeys([*range(0x00, 0x20), *range(0x7F, 0xA0), 0x2028, 0x2029], " ")
 
 
 def drop_bad_chars(text: str) -> str:
     """`text` without the characters `clean_text` drops, whitespace left as it is."""
     return text.translate(_DROP)
+
+
+def one_line(text: str) -> str:
+    """`text` on one line with its spacing kept: controls (line breaks and tabs included) become spaces, the
+    other characters `clean_text` drops are dropped. For a line that is already laid out (a log line)."""
+    return text.translate(_ONE_LINE)
 
 
 def clean_text(text: str | None, limit: int | None = None) -> str:

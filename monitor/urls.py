@@ -1,8 +1,8 @@
 """The identity of an article: one canonical form for every way a link to it is written.
 
-courlan decides which query parameters are trackers (its TRACKERS_RE knows utm_*, fbclid,
-gclid, mc_cid, ref, source, xtor, ...) and normalises host, port and path; w3lib gives the final
-percent-encoding and query order. What this module adds, after reading courlan 1.4:
+courlan decides which query parameters are trackers (its list knows utm_*, fbclid,
+gclid, mc_cid, ref, source, xtor, ...; asked through its public `normalize_url`, one name at a
+time) and normalises host, port and path; w3lib gives the final percent-encoding and query order. What this module adds, after reading courlan 1.4:
 
 - courlan's normalize_url drops query parameters without a value (``/story.php?4521``), which
   would merge different articles: the query is filtered here, keeping blank values (w3lib then
@@ -15,15 +15,14 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from functools import lru_cache
+from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
 from courlan import normalize_url
-from courlan.clean import TRACKERS_RE
-from courlan.settings import ALLOWED_PARAMS, LANG_PARAMS
 from tld import get_fld
 from w3lib.url import canonicalize_url
 
-from .text import valid_utf8
+from .urlcheck import is_http_url, split_http_url, strip_url_controls
 
 # Tracking parameters seen in news links that courlan 1.4 keeps (lower-case names).
 EXTRA_TRACKERS = frozenset({
@@ -33,40 +32,19 @@ EXTRA_TRACKERS = frozenset({
     "sr_share", "soc_src", "soc_trk", "tpcc", "_openstat", "__twitter_impression", "fb_action_ids",
     "fb_action_types", "trk", "trkcampaign", "gclsrc", "dm_i", "epik", "s_kwcid", "ef_id", "irgwc",
 })
-_KEEP = frozenset(ALLOWED_PARAMS) | frozenset(LANG_PARAMS)
-_SCHEMES = ("http", "https")
-_CONTROL = {c: None for c in range(0x21)} | {0x7F: None}
-
-
-def _split(url: str):
-    """urlsplit of a stripped URL whose scheme is http(s) and that has a host, else ValueError."""
-    if not isinstance(url, str):
-        raise ValueError(f"not a URL: {url!r}")
-    if not valid_utf8(url):
-        raise ValueError(f"not a URL (not valid Unicode): {url[:200]!r}")
-    parts = urlsplit(url.strip().translate(_CONTROL))
-    if parts.scheme.lower() not in _SCHEMES:
-        raise ValueError(f"not an http(s) URL: {url[:200]!r}")
-    if not parts.hostname:
-        raise ValueError(f"URL has no host: {url[:200]!r}")
-    parts.port  # noqa: B018 - raises ValueError for a port that is not a number or out of range
-    return parts
-
-
-def is_http_url(url: str) -> bool:
-    """True for an absolute http:// or https:// URL with a host (any case of the scheme)."""
-    try:
-        _split(url)
-    except ValueError:
-        return False
-    return True
-
-
 def _is_tracker(name: str) -> bool:
     key = name.lower()
-    if key in _KEEP:
+    return key in EXTRA_TRACKERS or _courlan_drops(key)
+
+
+@lru_cache(maxsize=4096)
+def _courlan_drops(name: str) -> bool:
+    """Whether courlan's public normalize_url removes a parameter of this name (its tracker list)."""
+    try:
+        kept = urlsplit(normalize_url(f"http://example.invalid/?{quote(name, safe='')}=1")).query
+    except ValueError:
         return False
-    return key in EXTRA_TRACKERS or bool(TRACKERS_RE.search(key))
+    return not kept
 
 
 def canonical_url(url: str) -> str:
@@ -75,12 +53,12 @@ def canonical_url(url: str) -> str:
 
     Raises ValueError for anything that is not an http(s) URL with a host.
     """
-    parts = _split(url)
+    parts = split_http_url(url)
     kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracker(k)]
     base = normalize_url(urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")), trailing_slash=True)
     query = urlencode(kept)
     out = canonicalize_url(base + ("?" + query if query else ""), keep_fragments=False)
-    _split(out)  # courlan or w3lib must not have produced something unusable
+    split_http_url(out)  # courlan or w3lib must not have produced something unusable
     return out
 
 
@@ -88,7 +66,7 @@ def absolute_url(base: str, href: str | None) -> str | None:
     """`href` resolved against `base`; None when it is missing or the result is not http(s)."""
     if href is None:
         return None
-    href = href.strip().translate(_CONTROL)
+    href = strip_url_controls(href)
     if not href:
         return None
     try:

@@ -41,6 +41,7 @@ def test_minimal_config_gets_defaults_and_relative_paths(tmp_path):
         ("feeds:\n  - url: ftp://example.org/x\n", 2, "is not an http(s) URL"),
         ("feeds:\n  - url: gopher://example.org/x\n", 2, "is not an http(s) URL"),
         ("feeds:\n  - url: 'data:text/xml,<rss/>'\n", 2, "is not an http(s) URL"),
+        ("feeds:\n  - url: https://a.example:99999/f\n", 2, "'https://a.example:99999/f' is not an http(s) URL"),
         ("feeds:\n  - name: no url\n", 2, "feeds[0].url: missing"),
         ("feeds:\n  - url: https://a.example/f\n    interval: soon\n", 3, "feeds[0].interval"),
         ("feeds:\n  - url: https://a.example/f\n    colour: red\n", 3, "feeds[0].colour: unknown key"),

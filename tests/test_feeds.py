@@ -269,3 +269,20 @@ def test_entity_declaration_after_a_comment_holding_a_tag_is_refused():
            b'<rss version="2.0"><channel><title>' + b"&a;" * 50_000 + b'</title></channel></rss>')
     with pytest.raises(ParseError, match="entities"):
         parse_feed(doc, url="https://evil.example/rss", now=NOW)
+
+
+@pytest.mark.parametrize("stated, expected, has_time", [
+    ("2025-05-30T08:15:00+02:00", datetime(2025, 5, 30, 6, 15, tzinfo=timezone.utc), True),
+    ("2025-05-30t06:15:00z", datetime(2025, 5, 30, 6, 15, tzinfo=timezone.utc), True),
+    ("Fri, 30 May 2025 06:15:00 GMT", datetime(2025, 5, 30, 6, 15, tzinfo=timezone.utc), True),
+    ("Fri, 30 May 2025 08:15:00 +0200", datetime(2025, 5, 30, 6, 15, tzinfo=timezone.utc), True),
+    ("2025-05-30", datetime(2025, 5, 30, tzinfo=timezone.utc), False),
+    ("last Friday", None, False),
+])
+def test_json_feed_dates_in_iso_or_rfc822_are_read_in_utc(stated, expected, has_time):
+    doc = json.dumps({"version": "https://jsonfeed.org/version/1.1", "items": [
+        {"id": "1", "url": "https://news.example/1", "title": "A title", "date_published": stated}]}).encode()
+    (entry,) = parse_feed(doc, url="https://news.example/feed.json", now=NOW).entries
+    assert entry.published == expected
+    if expected is not None:
+        assert entry.published_has_time is has_time

@@ -164,3 +164,12 @@ def test_run_log_has_a_line_per_feed_and_the_summary(tmp_path, server):
     assert len([x for x in first if "feed failed url=" in x and "/missing.xml" in x]) == 1
     not_due = [x for x in second if " feed not due url=" in x]
     assert len(not_due) == 3 and all("next_due=" in x for x in not_due)
+
+
+def test_a_log_line_keeps_its_spacing_but_no_control_bidi_or_separator_character():
+    import logging as _logging
+
+    from monitor.logs import OneLineFormatter
+
+    record = _logging.LogRecord("monitor.x", _logging.WARNING, __file__, 1, "a\tb  c\u2028d\x1b[2Je\u202ef\nend", None, None)
+    assert OneLineFormatter("%(message)s").format(record) == "a b  c d [2Jef\\nend"

@@ -49,6 +49,7 @@ def test_feeds_command_shows_health_as_table_and_json(server, tmp_path):
     rows = [json.loads(line) for line in monitor("feeds", "--config", str(path), "--json").stdout.splitlines()]
     assert [r["articles"] for r in rows] == [2, 2, 0]
     assert rows[2]["failures"] == 1 and rows[0]["last_error"] is None and rows[0]["next_due"] > rows[0]["last_success"]
+    assert rows[0]["last_success"].endswith("Z") and rows[0]["next_due"].endswith("Z")  # the public UTC format
 
 
 def test_check_lists_every_problem_and_exits_2(tmp_path):

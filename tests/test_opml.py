@@ -249,7 +249,7 @@ def test_a_failed_write_leaves_the_file_and_no_temporary_behind(tmp_path, monkey
     def disk_full(src, dst):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("monitor.opml.os.replace", disk_full)
+    monkeypatch.setattr("monitor.files.os.replace", disk_full)
     with pytest.raises(ConfigError, match="cannot write: .*No space left"):
         import_into_config(path, [Feed(url="https://new.example/f")])
     assert path.read_text() == FEEDS_YAML and os.listdir(tmp_path) == ["feeds.yaml"]

@@ -4,6 +4,7 @@ the export, the site and the summary."""
 from __future__ import annotations
 
 import json
+import re
 import os
 import signal
 import sqlite3
@@ -125,7 +126,7 @@ def test_export_prints_one_json_line_per_article(sample):
     assert len(records) == 4
     for record in records:
         assert {"url", "urls", "title", "source", "author", "published", "text", "relevant", "story"} <= set(record)
-        assert record["published"].endswith("+00:00")
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", record["published"]), record["published"]  # as stories.json
         assert record["url"] in record["urls"] or record["url"].split("?")[0] in record["urls"][0]
     assert sum(r["relevant"] for r in records) == 3
     assert len({r["story"] for r in records if r["relevant"]}) == 2

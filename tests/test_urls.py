@@ -116,3 +116,21 @@ def test_canonical_url_is_idempotent_and_http(host, path, params, fragment):
     assert is_http_url(once)
     assert "#" not in once
     assert canonical_url(once) == once
+
+
+def test_courlans_trackers_are_dropped_and_its_allowed_parameters_kept():
+    # courlan is asked through its public normalize_url; these names are on its tracker list (1.4) or allowed list
+    url = "https://news.example/a?id=7&mc_eid=abc&xtor=RSS-1&at_medium=feed&lang=en&aid=3&utm_campaign=x"
+    assert canonical_url(url) == "https://news.example/a?aid=3&id=7&lang=en"
+
+
+def test_one_http_url_check_lenient_for_feeds_exact_for_what_is_written_out():
+    from monitor.render import safe_url
+    from monitor.urlcheck import is_http_url
+
+    assert is_http_url(" https://news.example/a\tb ") and not is_http_url(" https://news.example/a\tb ", exact=True)
+    assert is_http_url("HTTPS://news.example/a", exact=True)
+    for bad in ("javascript:alert(1)", "https://", "https://news.example:99999/", "ftp://news.example/", "\ud800", None):
+        assert not is_http_url(bad) and not is_http_url(bad, exact=True)
+    assert safe_url(" https://news.example/a ") == "https://news.example/a"
+    assert safe_url("https://news.example:99999/a") is None and safe_url("https://news.example/a b") is None

@@ -9,10 +9,11 @@ navigation, related links, footer) around one <article>.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime
 from email.utils import format_datetime
 from html import escape
 
+from ..dates import iso_z
 from ..loopback import Route
 from . import Corpus, DemoArticle, Outlet, OutletFeed
 
@@ -51,10 +52,6 @@ def _summary(article: DemoArticle) -> str:
         return article.summary
     first = article.paragraphs[0]
     return first if len(first) <= 240 else first[:240].rsplit(" ", 1)[0] + "…"
-
-
-def _iso(when: datetime) -> str:
-    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _feed_route(corpus: Corpus, outlet: Outlet, feed: OutletFeed, base: str) -> Route:
@@ -115,7 +112,7 @@ def _rss2(outlet: Outlet, feed: OutletFeed, items: list[DemoArticle], base: str)
 
 
 def _atom(outlet: Outlet, feed: OutletFeed, items: list[DemoArticle], base: str) -> str:
-    updated = _iso(max(a.published for a in items)) if items else "2026-10-01T00:00:00Z"
+    updated = iso_z(max(a.published for a in items)) if items else "2026-10-01T00:00:00Z"
     parts = [
         '<?xml version="1.0" encoding="utf-8"?>',
         '<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="en">',
@@ -132,8 +129,8 @@ def _atom(outlet: Outlet, feed: OutletFeed, items: list[DemoArticle], base: str)
             f'<title type="text">{escape(a.title)}</title>',
             f'<link rel="alternate" type="text/html" href="{escape(item_link(a, feed, base))}"/>',
             f"<id>tag:{outlet.key}.example,2026:{escape(a.slug)}</id>",
-            f"<published>{_iso(a.published)}</published>",
-            f"<updated>{_iso(a.published)}</updated>",
+            f"<published>{iso_z(a.published)}</published>",
+            f"<updated>{iso_z(a.published)}</updated>",
             f"<author><name>{escape(a.author or outlet.name)}</name></author>",
             f'<summary type="text">{escape(_summary(a))}</summary>',
             "</entry>",
@@ -144,7 +141,7 @@ def _atom(outlet: Outlet, feed: OutletFeed, items: list[DemoArticle], base: str)
 
 def _rss1(outlet: Outlet, feed: OutletFeed, items: list[DemoArticle], base: str) -> str:
     def date(a: DemoArticle) -> str:
-        return a.published.strftime("%Y-%m-%d") if feed.bare_dates else _iso(a.published)
+        return a.published.strftime("%Y-%m-%d") if feed.bare_dates else iso_z(a.published)
 
     links = [escape(item_link(a, feed, base)) for a in items]
     parts = [
@@ -189,7 +186,7 @@ def _jsonfeed(outlet: Outlet, feed: OutletFeed, items: list[DemoArticle], base: 
                 "title": a.title,
                 "summary": _summary(a),
                 **({"content_text": a.text} if feed.full_text else {}),
-                "date_published": a.published.strftime("%Y-%m-%d") if feed.bare_dates else _iso(a.published),
+                "date_published": a.published.strftime("%Y-%m-%d") if feed.bare_dates else iso_z(a.published),
                 "authors": [{"name": a.author or outlet.name}],
                 **({"tags": [a.section]} if a.section else {}),
             }
@@ -256,7 +253,7 @@ def _page(corpus: Corpus, outlet: Outlet, a: DemoArticle, mine: list[DemoArticle
     if a.author:
         meta.append(f'<meta name="author" content="{escape(a.author)}">')
     if outlet.page_time_meta:
-        meta.append(f'<meta property="article:published_time" content="{_iso(a.published)}">')
+        meta.append(f'<meta property="article:published_time" content="{iso_z(a.published)}">')
     if a.section:
         meta.append(f'<meta property="article:section" content="{escape(a.section)}">')
     others = sorted((o for o in mine if o.id != a.id), key=lambda o: abs((o.published - a.published).total_seconds()))[:4]
@@ -268,7 +265,7 @@ def _page(corpus: Corpus, outlet: Outlet, a: DemoArticle, mine: list[DemoArticle
     main = f"""<main>
 <article>
 {kicker}<h1>{escape(a.title)}</h1>
-<p class="byline">{byline}<time datetime="{_iso(a.published)}">{_human(a, outlet)}</time></p>
+<p class="byline">{byline}<time datetime="{iso_z(a.published)}">{_human(a, outlet)}</time></p>
 {body}{note}
 </article>
 <aside class="share"><a href="#">Share</a> <a href="#">Email</a> <a href="#">Print</a></aside>
