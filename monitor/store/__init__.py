@@ -23,6 +23,7 @@ from typing import Iterable, Iterator, Sequence
 
 from ..errors import LockedError, StoreError
 from ..models import Article, Evidence, Fact, Feed, FeedStatus, MergedStory, Story
+from .stories import StoryTables
 
 SCHEMA = """
 CREATE TABLE feeds (
@@ -143,9 +144,23 @@ CREATE INDEX aggregator_links_pending ON aggregator_links(resolved_url, next_att
 CREATE INDEX aggregator_links_feed ON aggregator_links(feed_url)
 """
 
+# Version 5: what the story clustering reads of each article (and each story, for related stories) that
+# does not depend on the window, kept so that a run does not tokenise and embed its whole window again
+# (monitor/features.py Parts; `digest` is the hash of the text it was made from, so a changed text is made
+# again). A cache: rows may be deleted at any time.
+DOC_PARTS = """
+CREATE TABLE doc_parts (
+    kind TEXT NOT NULL,
+    id INTEGER NOT NULL,
+    digest BLOB NOT NULL,
+    parts BLOB NOT NULL,
+    PRIMARY KEY (kind, id)
+)
+"""
+
 # MIGRATIONS[n] upgrades a database at version n to n + 1. Version 0 is an empty file. A step is SQL
 # statements separated by ";", or a list of such strings and functions of the connection (run in order).
-MIGRATIONS: list = [SCHEMA, STORY_IDENTITY, LINKS, [AGGREGATORS, _fill_outlets]]
+MIGRATIONS: list = [SCHEMA, STORY_IDENTITY, LINKS, [AGGREGATORS, _fill_outlets], DOC_PARTS]
 VERSION = len(MIGRATIONS)
 
 
@@ -182,7 +197,7 @@ class RunLock:
             self._fd = None
 
 
-class Store:
+class Store(StoryTables):
     """One SQLite database. Open with `Store.open(path)`; use as a context manager to close it."""
 
     def __init__(self, db: sqlite3.Connection, path: Path, *, checked_at: float | None = None,
