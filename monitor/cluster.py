@@ -42,11 +42,12 @@ from scipy.spatial.distance import squareform
 
 from monitor.dates import parse_datetime
 from monitor.errors import ClusterError
-from monitor.embeddings import centre, embed
-from monitor.features import Doc, embedding_texts, featurize, has_text, sources, times as doc_times
+from monitor.embeddings import DIM, centre, embed
+from monitor.features import Doc, Parts, assemble, embedding_texts, featurize, has_text, sources, times as doc_times
+from monitor.features import doc_parts as features_doc_parts
 from monitor.text import valid_utf8
 
-__all__ = ["Doc", "cluster_docs", "cluster_lines", "related"]
+__all__ = ["Doc", "Parts", "cluster_docs", "cluster_lines", "doc_parts", "related"]
 
 CUT = 0.55  # average-linkage distance cut (1 - mixed similarity) for articles with text; see docs/clustering.md
 CUT_HEADLINES = 0.85  # ... and for pairs in which either doc is a bare headline (short texts are less similar)
@@ -260,11 +261,37 @@ def _edges(sig: _Signals, R, times, src, fac, window_days, cut, rows=None):
     return I[keep], J[keep]
 
 
-def signals(docs: Sequence[Doc], window_days: float = 4) -> tuple[_Signals, csr_matrix]:
-    """The docs' similarity signals and the rare-word rows that find candidates (fitted on `docs`)."""
-    X, R, K = featurize(docs, window_days)
-    E = centre(embed(embedding_texts(docs)), CENTRE_PRIOR) if W_EMBED > 0 else None
+def signals(docs: Sequence[Doc], window_days: float = 4, parts: Sequence[Parts] | None = None) -> tuple[_Signals, csr_matrix]:
+    """The docs' similarity signals and the rare-word rows that find candidates (fitted on `docs`).
+
+    With `parts` (`doc_parts(docs)`, e.g. kept from earlier runs) nothing is tokenised or embedded again:
+    the same signals, made from them."""
+    if parts is None:
+        X, R, K = featurize(docs, window_days)
+        E = embed(embedding_texts(docs)) if W_EMBED > 0 else None
+    else:
+        X, R, K = assemble(parts, doc_times(docs), window_days)
+        E = None
+        if W_EMBED > 0:
+            E = np.zeros((len(parts), DIM), dtype=np.float32)
+            missing = [i for i, p in enumerate(parts) if p.embedding is None]
+            for i, p in enumerate(parts):
+                if p.embedding is not None:
+                    E[i] = p.embedding
+            if missing:  # a row depends on its text alone (embeddings.embed), so a batch of the missing ones will do
+                E[missing] = embed(embedding_texts([docs[i] for i in missing]))
+    if E is not None:
+        E = centre(E, CENTRE_PRIOR)
     return _Signals(X, E, W_EMBED, K), R
+
+
+def doc_parts(docs: Sequence[Doc]) -> list[Parts]:
+    """What each doc says on its own (features.Parts with its embedding row): keep them to cluster the
+    doc again in later windows without tokenising or embedding it again."""
+    parts = features_doc_parts(docs)
+    if W_EMBED > 0 and docs:
+        parts = [dataclasses.replace(p, embedding=e) for p, e in zip(parts, embed(embedding_texts(docs)))]
+    return parts
 
 
 def canonical_order(docs: Sequence[Doc]) -> np.ndarray:
@@ -278,20 +305,24 @@ def canonical_order(docs: Sequence[Doc]) -> np.ndarray:
     return np.array(sorted(range(len(docs)), key=key), dtype=np.int64)
 
 
-def cluster_docs(docs: Sequence[Doc], *, window_days: float = 4, cut: float | None = None) -> np.ndarray:
+def cluster_docs(docs: Sequence[Doc], *, window_days: float = 4, cut: float | None = None,
+                 parts: Sequence[Parts] | None = None) -> np.ndarray:
     """Cluster labels (0..k-1) of `docs`: the same label means the same event.
 
     Deterministic and independent of the input order (the docs are clustered in `canonical_order`);
     labels are numbered in the input order of each cluster's first doc. `cut` moves the text cut and
-    the headline cut by the same ratio.
+    the headline cut by the same ratio. `parts` (one per doc, from `doc_parts`) give the same labels
+    faster.
     """
     n = len(docs)
     if n == 0:
         return np.zeros(0, dtype=int)
     order = canonical_order(docs)
     docs = [docs[i] for i in order]
+    if parts is not None:
+        parts = [parts[i] for i in order]
     cut = CUT if cut is None else cut
-    sig, R = signals(docs, window_days)
+    sig, R = signals(docs, window_days, parts)
     times, src = doc_times(docs), sources(docs)
     fac = _factors(docs) * (CUT / cut)
     I, J = _edges(sig, R, times, src, fac, window_days, CUT)
@@ -392,13 +423,34 @@ def cluster_lines(lines: Iterable[str], *, window_days: float = 4, explanations:
         yield json.dumps({"id": rid, "story": lab + 1}, ensure_ascii=False)
 
 
-def related(stories: Sequence[tuple[int, str]], *, top: int = 3, floor: float = 0.2) -> dict[int, tuple[int, ...]]:
-    """For each story id, up to `top` most similar other stories with cosine >= `floor`."""
+def related(stories: Sequence[tuple[int, str]], *, top: int = 3, floor: float = 0.2,
+            parts: Sequence[Parts] | None = None, changed: Iterable[int] | None = None) -> dict[int, tuple[int, ...]]:
+    """For each story id, up to `top` most similar other stories with cosine >= `floor`.
+
+    `parts` (one per story, `doc_parts` of Doc(id, title=text)) save tokenising the texts again. With
+    `changed` (story ids), only those stories get an answer, the same answer as without it: their
+    candidates are found among all the stories, in both directions (a story is a candidate of another
+    when it is among that one's nearest), but the other stories' rows are compared only where they
+    could name a changed story.
+    """
     if len(stories) < 2:
-        return {sid: () for sid, _ in stories}
+        return {sid: () for sid, _ in stories if changed is None or sid in set(changed)}
     docs = [Doc(id=str(sid), title=text) for sid, text in stories]
-    X, R, _ = featurize(docs)
-    I, J = _candidates(R, np.full(len(docs), np.nan), 1.0)
+    times = np.full(len(docs), np.nan)
+    X, R, _ = featurize(docs) if parts is None else assemble(parts, times)
+    wanted = None
+    if changed is not None:
+        ids = set(changed)
+        wanted = np.array([i for i, (sid, _) in enumerate(stories) if sid in ids], dtype=np.int64)
+        near = (R[wanted] @ R.T).tocsr() if len(wanted) else csr_matrix((0, len(docs)))
+        near.data[near.data < CAND_FLOOR] = 0.0
+        near.eliminate_zeros()
+        rows = np.union1d(wanted, near.indices)  # the stories whose nearest can include a changed one
+        I, J = _candidates(R, times, 1.0, rows)
+        mine = np.isin(I, wanted) | np.isin(J, wanted)
+        I, J = I[mine], J[mine]
+    else:
+        I, J = _candidates(R, times, 1.0)
     sims = _Signals(X).pairs(I, J)
     best: dict[int, list[tuple[float, int]]] = {i: [] for i in range(len(stories))}
     for i, j, s in zip(I.tolist(), J.tolist(), sims.tolist()):
@@ -406,7 +458,7 @@ def related(stories: Sequence[tuple[int, str]], *, top: int = 3, floor: float = 
             best[i].append((s, j))
             best[j].append((s, i))
     out = {}
-    for i, (sid, _) in enumerate(stories):
+    for i in (range(len(stories)) if wanted is None else wanted.tolist()):
         ranked = sorted(best[i], key=lambda x: (-x[0], stories[x[1]][0]))
-        out[sid] = tuple(stories[j][0] for _, j in ranked[:top])
+        out[stories[i][0]] = tuple(stories[j][0] for _, j in ranked[:top])
     return out

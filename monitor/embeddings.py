@@ -54,9 +54,15 @@ def embed(texts: Sequence[str]) -> np.ndarray:
     ids, lens = _token_ids(texts, str.split, _Ids(lambda w: index.setdefault(w, len(index))))
     if not index:  # no words at all
         return np.zeros((len(texts), DIM), dtype=np.float32)
+    # words numbered in sorted order, so that the sums below run in an order that depends on each text
+    # alone: a text's row is the same, to the last bit, whatever batch it is embedded in (a stored row is
+    # reused in later windows: features.Parts)
+    vocab = sorted(index)
+    rank = np.empty(len(vocab), dtype=np.int64)
+    rank[np.fromiter(map(index.__getitem__, vocab), dtype=np.int64, count=len(vocab))] = np.arange(len(vocab))
+    ids = rank[ids]
     doc = np.repeat(np.arange(len(texts), dtype=np.int32), lens)
     C = csr_matrix((np.ones(len(ids), dtype=np.float32), (doc, ids)), shape=(len(texts), len(index)))  # texts x words
-    vocab = list(index)
     V = m.embedding.shape[0]
     rows, cols = [], []
     for s in range(0, len(vocab), CHUNK):

@@ -19,6 +19,7 @@ numpy, never as per-doc lists of gram strings; the matrices are the ones CountVe
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -152,7 +153,7 @@ def _count_matrix(n: int, doc: np.ndarray, code: np.ndarray, weight) -> tuple[cs
     return counts, cols
 
 
-def _word_counts(titles: Sequence[str], bodies: Sequence[str]) -> tuple[csr_matrix, np.ndarray]:
+def _word_counts(titles: Sequence[str], bodies: Sequence[str], *, labels: bool = False):
     """Counts of stemmed word 1-2 grams without stop words; the title's counted TITLE_TIMES times; and
     each column's background weight (background.py: a gram weighs as its rarer word).
 
@@ -182,15 +183,22 @@ def _word_counts(titles: Sequence[str], bodies: Sequence[str]) -> tuple[csr_matr
     del part, pair
     weight = np.where(where % 2 == 0, TITLE_TIMES, 1).astype(np.int32)
     counts, cols = _count_matrix(n, where // 2, code, weight)
-    by_rank = background.weights(sorted(stems), "words")
+    ordered = sorted(stems)
+    by_rank = background.weights(ordered, "words")
     first, second = cols // width, cols % width - 1
     bg = by_rank[first]
     pair = second >= 0
     bg[pair] = np.maximum(bg[pair], by_rank[second[pair]])
+    if labels:  # each column as its gram string ("stem" or "stem stem"), for doc_parts
+        return counts, bg, _labels(ordered, first, second)
     return counts, bg
 
 
-def _name_counts(titles: Sequence[str], bodies: Sequence[str]) -> tuple[csr_matrix, np.ndarray, np.ndarray]:
+def _labels(ordered: list[str], first: np.ndarray, second: np.ndarray) -> list[str]:
+    return [ordered[a] if b < 0 else f"{ordered[a]} {ordered[b]}" for a, b in zip(first.tolist(), second.tolist())]
+
+
+def _name_counts(titles: Sequence[str], bodies: Sequence[str], *, labels: bool = False):
     """Counts of numbers and names: what coverage of one event shares; each column's background weight; and
     which columns are specific evidence (a two-word name, or a number that is not a year or a small count).
 
@@ -209,7 +217,8 @@ def _name_counts(titles: Sequence[str], bodies: Sequence[str]) -> tuple[csr_matr
     parts = [p for pair in zip(titles, bodies) for p in pair]
     ids, lens = _token_ids(parts, str.split, _Ids(make))
     if not kinds:
-        return csr_matrix((n, 0), dtype=np.int64), np.zeros(0), np.zeros(0, dtype=bool)
+        empty = csr_matrix((n, 0), dtype=np.int64), np.zeros(0), np.zeros(0, dtype=bool)
+        return (*empty, []) if labels else empty
     kind = np.array([k[0] for k in kinds], dtype=np.int8)[ids]
     ends = np.array([k[2] for k in kinds], dtype=bool)[ids]
     upper = np.array([k[3] for k in kinds], dtype=bool)[ids]
@@ -231,13 +240,17 @@ def _name_counts(titles: Sequence[str], bodies: Sequence[str]) -> tuple[csr_matr
     code = np.concatenate([rank[take] * width, rank[:-1][pair] * width + rank[1:][pair] + 1])
     where = np.concatenate([part[take], part[:-1][pair]])
     counts, cols = _count_matrix(n, where // 2, code, 1)
-    by_rank = background.weights(sorted(feats), "names")
+    ordered = sorted(feats)
+    by_rank = background.weights(ordered, "names")
     first, second = cols // width, cols % width - 1
     bg = by_rank[first]
     two = second >= 0
     bg[two] = np.minimum(background.CAP, np.maximum(bg[two], by_rank[second[two]]) + background.NAME_PAIR_BONUS)
-    is_number = np.array([f.startswith("#") for f in sorted(feats)], dtype=bool)[first]
-    return counts, bg, two | (is_number & (bg >= background.DECIMAL_WEIGHT))
+    is_number = np.array([f.startswith("#") for f in ordered], dtype=bool)[first]
+    specific = two | (is_number & (bg >= background.DECIMAL_WEIGHT))
+    if labels:
+        return counts, bg, specific, _labels(ordered, first, second)
+    return counts, bg, specific
 
 
 _WORD_NUMBERS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
@@ -248,33 +261,44 @@ _MULTIPLE = re.compile(r"\b(\d+(?:\.\d+)?|" + "|".join(_WORD_NUMBERS) + r")(?:\s
 _DIGIT_X = re.compile(r"\d\s?[x×]")
 
 
+def _multiples(text: str) -> list[str]:
+    """The multiples of one text in the order they occur ("eight times", "8x", "six-fold" -> "#8x", "#6x")."""
+    if "times" not in text and "fold" not in text and not _DIGIT_X.search(text):
+        return []  # the full pattern is slow to scan; most texts have no multiple at all
+    out = []
+    for m in _MULTIPLE.finditer(text):
+        raw = m.group(1).lower()
+        out.append(f"#{_WORD_NUMBERS.get(raw) or float(raw):g}x")
+    return out
+
+
 def _multiple_counts(titles: Sequence[str], bodies: Sequence[str]) -> tuple[csr_matrix, list[str]]:
-    """Counts of multiples ("eight times", "8x", "six-fold" -> "#8x", "#6x"): figures a number token misses."""
+    """Counts of multiples: figures a number token misses; columns in order of first appearance."""
     feats: dict[str, int] = {}
     rows, cols = [], []
     for i, (t, b) in enumerate(zip(titles, bodies)):
-        text = f"{t} {b}"
-        if "times" not in text and "fold" not in text and not _DIGIT_X.search(text):
-            continue  # the full pattern is slow to scan; most texts have no multiple at all
-        for m in _MULTIPLE.finditer(text):
-            raw = m.group(1).lower()
-            value = _WORD_NUMBERS.get(raw) or float(raw)
+        for feat in _multiples(f"{t} {b}"):
             rows.append(i)
-            cols.append(feats.setdefault(f"#{value:g}x", len(feats)))
+            cols.append(feats.setdefault(feat, len(feats)))
     M = csr_matrix((np.ones(len(rows), dtype=np.int32), (rows, cols)), shape=(len(titles), len(feats)))
     M.sum_duplicates()
     return M, list(feats)
 
 
-def _char_counts(titles: Sequence[str]) -> csr_matrix:
-    """char_wb 3-5 gram counts of the titles, computed once per distinct word (same as sklearn's char_wb)."""
+def _char_counts(titles: Sequence[str], *, labels: bool = False):
+    """char_wb 3-5 gram counts of the titles, computed once per distinct word (same as sklearn's char_wb).
+
+    Column indices sorted in each row: the product's own order depends on which other titles are in
+    the batch, and the row's norm and dot products would follow it in their last bits."""
     words = CountVectorizer(analyzer=str.split, lowercase=False)
     try:
         W = words.fit_transform([" ".join(t.lower().split()) for t in titles])
     except ValueError:  # no words at all
-        return csr_matrix((len(titles), 0))
+        return (csr_matrix((len(titles), 0)), []) if labels else csr_matrix((len(titles), 0))
     grams = CountVectorizer(analyzer="char_wb", ngram_range=(3, 5), lowercase=False)
-    return (W @ grams.fit_transform(words.get_feature_names_out())).tocsr()
+    C = (W @ grams.fit_transform(words.get_feature_names_out())).tocsr()
+    C.sort_indices()
+    return (C, grams.get_feature_names_out().tolist()) if labels else C
 
 
 def _tfidf(counts: csr_matrix) -> csr_matrix:
@@ -312,21 +336,28 @@ def _window_share(times: np.ndarray, window_days: float) -> float:
     return float(np.median(inside)) / len(t)
 
 
-def featurize(docs: Sequence[Doc], window_days: float = 4) -> tuple[csr_matrix, csr_matrix]:
+def featurize(docs: Sequence[Doc], window_days: float = 4) -> tuple[csr_matrix, csr_matrix, csr_matrix]:
     """(X, R, K): weighted, L2-normalised TF-IDF rows; the rarer word/name columns, for finding candidates;
     0/1 rows of the specific names and figures each doc has (`K[i] . K[j]` = how many two docs share).
 
-    IDF is fitted on all `docs` at once (the whole file, or a run's window).
+    IDF is fitted on all `docs` at once (the whole file, or a run's window). `assemble(doc_parts(docs))`
+    gives the same matrices from what each doc says on its own (tests/test_story_signals.py checks it).
     """
-    n = len(docs)
     titles = [d.title for d in docs]
     bodies = [lead(d.text, LEAD_WORDS) for d in docs]
-    Xw = _blended_tfidf(*_word_counts(titles, bodies), BG_WORDS)
-    Xc = _tfidf(_char_counts(titles))
     names, bg, specific = _names_block(titles, bodies)
+    return _weigh(*_word_counts(titles, bodies), _char_counts(titles), names, bg, specific, times(docs), window_days)
+
+
+def _weigh(words: csr_matrix, words_bg: np.ndarray, chars: csr_matrix, names: csr_matrix, names_bg: np.ndarray,
+           specific: np.ndarray, when: np.ndarray, window_days: float) -> tuple[csr_matrix, csr_matrix, csr_matrix]:
+    """The window-dependent half of featurize: IDF, the rare-column cap, block weights, normalisation."""
+    n = words.shape[0]
+    Xw = _blended_tfidf(words, words_bg, BG_WORDS)
+    Xc = _tfidf(chars)
     K = _binary(names[:, np.flatnonzero(specific)])
-    Xn = _blended_tfidf(names, bg, BG_NAMES)
-    cap = max(CAND_MIN_DF, CAND_MAX_DF * n * _window_share(times(docs), window_days))
+    Xn = _blended_tfidf(names, names_bg, BG_NAMES)
+    cap = max(CAND_MIN_DF, CAND_MAX_DF * n * _window_share(when, window_days))
     R = _rare_columns(hstack([Xw, Xn], format="csr"), cap)
     if R.shape[1]:
         normalize(R, copy=False)
@@ -337,6 +368,191 @@ def featurize(docs: Sequence[Doc], window_days: float = 4) -> tuple[csr_matrix, 
     if X.shape[1]:  # no features at all (empty titles and texts): no rows to scale
         normalize(X, copy=False)
     return X, R, K
+
+
+PARTS_FORMAT = 1  # bump when what doc_parts computes changes: stored parts of an older format are made again
+
+
+_I32 = np.dtype("<i4")
+
+
+@dataclass(frozen=True)
+class Parts:
+    """What featurize reads of one doc that does not depend on the other docs, so it can be kept per
+    article and a run re-clusters its window without tokenising it again: the doc's word 1-2 gram counts
+    (title counted TITLE_TIMES; bigrams as pairs of positions in its list of stems), its title's char_wb
+    3-5 gram counts, its names and numbers (two-word names as "@a @b") and its multiples (in order of
+    first appearance); and the embedding row (cluster.py fills it; None until then). Keys are joined by
+    newlines (no key holds one: every key comes from text split at whitespace), counts are int32 arrays.
+    """
+
+    words: tuple[str, np.ndarray, np.ndarray, np.ndarray]  # stems, their counts, bigrams as stem positions a0 b0 a1 b1 ..., their counts
+    chars: tuple[str, np.ndarray]
+    names: tuple[str, np.ndarray]
+    multiples: tuple[str, np.ndarray]
+    embedding: np.ndarray | None = None
+
+    def dumps(self) -> bytes:
+        """Stored form: a header of 11 little-endian int32 (format, 4 text sizes, 6 array lengths), the
+        four key texts (UTF-8), the six count arrays, then the float32 embedding (if any)."""
+        texts = [t.encode("utf-8", "surrogatepass") for t in (self.words[0], self.chars[0], self.names[0], self.multiples[0])]
+        arrays = [np.asarray(a, dtype=_I32) for a in (*self.words[1:], self.chars[1], self.names[1], self.multiples[1])]
+        head = np.array([PARTS_FORMAT, *map(len, texts), *map(len, arrays)], dtype=_I32).tobytes()
+        emb = b"" if self.embedding is None else np.asarray(self.embedding, dtype="<f4").tobytes()
+        return b"".join([head, *texts, *(a.tobytes() for a in arrays), emb])
+
+    @classmethod
+    def loads(cls, blob: bytes) -> "Parts | None":
+        """The parts from `dumps`, or None when they are of another format (or unreadable)."""
+        try:
+            head = np.frombuffer(blob, dtype=_I32, count=11).tolist()
+            if head[0] != PARTS_FORMAT:
+                return None
+            at, texts, arrays = 44, [], []
+            for size in head[1:5]:
+                texts.append(blob[at : at + size].decode("utf-8", "surrogatepass"))
+                at += size
+            for size in head[5:11]:
+                arrays.append(np.frombuffer(blob, dtype=_I32, count=size, offset=at))
+                at += 4 * size
+            emb = np.frombuffer(blob, dtype="<f4", offset=at) if len(blob) > at else None
+        except (ValueError, UnicodeDecodeError):
+            return None
+        return cls((texts[0], *arrays[:3]), (texts[1], arrays[3]), (texts[2], arrays[4]), (texts[3], arrays[5]),
+                   None if emb is None else emb.astype(np.float32))
+
+
+def parts_digest(doc: Doc) -> bytes:
+    """Hash of what a doc's Parts are made from (its title and text, and the settings that shape them):
+    stored parts whose digest differs are out of date."""
+    settings = f"{PARTS_FORMAT}:{LEAD_WORDS}:{TITLE_TIMES}:{EMBED_WORDS}"
+    return hashlib.sha1("\0".join((settings, doc.title, doc.text)).encode("utf-8", "surrogatepass")).digest()
+
+
+def _rows(M: csr_matrix, labels: list[str]) -> list[tuple[list[str], list[int]]]:
+    out = []
+    for i in range(M.shape[0]):
+        a, b = M.indptr[i], M.indptr[i + 1]
+        out.append(([labels[c] for c in M.indices[a:b].tolist()], M.data[a:b].tolist()))
+    return out
+
+
+def _block(keys: list[str], counts: list[int]) -> tuple[str, np.ndarray]:
+    return "\n".join(keys), np.array(counts, dtype=np.int32)
+
+
+def _word_row(keys: list[str], counts: list[int]) -> tuple[str, np.ndarray, np.ndarray, np.ndarray]:
+    """A doc's word grams as (stems, counts, bigram stem positions, bigram counts): both words of a
+    bigram are unigrams of the same doc."""
+    stems, stem_n, pairs, pair_n = [], [], [], []
+    for key, c in zip(keys, counts):
+        if " " not in key:
+            stems.append(key)
+            stem_n.append(c)
+    where = {st: k for k, st in enumerate(stems)}
+    for key, c in zip(keys, counts):
+        a, _, b = key.partition(" ")
+        if b:
+            pairs += (where[a], where[b])
+            pair_n.append(c)
+    return "\n".join(stems), np.array(stem_n, dtype=np.int32), np.array(pairs, dtype=np.int32), np.array(pair_n, dtype=np.int32)
+
+
+def doc_parts(docs: Sequence[Doc]) -> list[Parts]:
+    """Each doc's Parts (without embedding), computed in one batch."""
+    if not docs:
+        return []
+    titles = [d.title for d in docs]
+    bodies = [lead(d.text, LEAD_WORDS) for d in docs]
+    Wc, _, wlab = _word_counts(titles, bodies, labels=True)
+    Cc, clab = _char_counts(titles, labels=True)
+    Nc, _, _, nlab = _name_counts(titles, bodies, labels=True)
+    words, chars, names = _rows(Wc, wlab), _rows(Cc, clab), _rows(Nc, nlab)
+    out = []
+    for i, (t, b) in enumerate(zip(titles, bodies)):
+        found = _multiples(f"{t} {b}")
+        seen = dict.fromkeys(found, 0)
+        for f in found:
+            seen[f] += 1
+        out.append(Parts(_word_row(*words[i]), _block(*chars[i]), _block(*names[i]), _block(list(seen), list(seen.values()))))
+    return out
+
+
+def _tuple_key(key: str) -> list[str]:
+    """A two-word gram sorts right after its first word, as featurize's column codes order them."""
+    return key.split(" ")
+
+
+def _keys(texts: Sequence[str]) -> list[str]:
+    joined = "\n".join(t for t in texts if t)
+    return joined.split("\n") if joined else []
+
+
+def _matrix(blocks: Sequence[tuple[str, np.ndarray]], dtype, order) -> tuple[csr_matrix, list[str]]:
+    """Counts of the docs' (keys, counts) as a canonical CSR matrix, and the column keys: columns in sorted
+    order (`order` a sort key; None: plain string order) or, with order "seen", in order of first appearance."""
+    n = len(blocks)
+    lens = np.fromiter((len(b[1]) for b in blocks), dtype=np.int64, count=n)
+    keys = _keys([b[0] for b in blocks])
+    first_seen = dict.fromkeys(keys)
+    columns = list(first_seen) if order == "seen" else sorted(first_seen, key=order)
+    index = dict(zip(columns, range(len(columns))))
+    col = np.fromiter(map(index.__getitem__, keys), dtype=np.int32, count=len(keys))
+    data = np.concatenate([b[1] for b in blocks]).astype(dtype) if n else np.zeros(0, dtype)
+    indptr = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(lens, out=indptr[1:])
+    M = csr_matrix((data, col, indptr), shape=(n, len(columns)))
+    M.sort_indices()
+    return M, columns
+
+
+def _word_matrix(blocks: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray]]) -> tuple[csr_matrix, np.ndarray]:
+    """_word_counts' counts and background weights from the docs' stored word grams (the same codes)."""
+    n = len(blocks)
+    lens = np.fromiter((len(b[1]) for b in blocks), dtype=np.int64, count=n)
+    stems = _keys([b[0] for b in blocks])
+    ordered = sorted(dict.fromkeys(stems))  # plain string order: stems hold no character below the space
+    rank_of = dict(zip(ordered, range(len(ordered))))
+    r = np.fromiter(map(rank_of.__getitem__, stems), dtype=np.int64, count=len(stems))
+    width = len(ordered) + 1
+    start = np.zeros(n, dtype=np.int64)
+    np.cumsum(lens[:-1], out=start[1:])
+    npairs = np.fromiter((len(b[3]) for b in blocks), dtype=np.int64, count=n)
+    at = np.concatenate([b[2] for b in blocks]).astype(np.int64) if n else np.zeros(0, np.int64)
+    at += np.repeat(start, 2 * npairs)
+    code = np.concatenate([r * width, r[at[0::2]] * width + r[at[1::2]] + 1])
+    doc = np.concatenate([np.repeat(np.arange(n), lens), np.repeat(np.arange(n), npairs)])
+    weight = np.concatenate([*(b[1] for b in blocks), *(b[3] for b in blocks), np.zeros(0, np.int32)]).astype(np.int32)
+    counts, cols = _count_matrix(n, doc, code, weight)
+    by_rank = background.weights(ordered, "words")
+    first, second = cols // width, cols % width - 1
+    bg = by_rank[first]
+    pair = second >= 0
+    bg[pair] = np.maximum(bg[pair], by_rank[second[pair]])
+    return counts, bg
+
+
+def assemble(parts: Sequence[Parts], when: np.ndarray, window_days: float = 4) -> tuple[csr_matrix, csr_matrix, csr_matrix]:
+    """featurize's (X, R, K) from the docs' Parts and publication times (`times(docs)`)."""
+    words, words_bg = _word_matrix([p.words for p in parts])
+    chars, _ = _matrix([p.chars for p in parts], np.int64, None)
+    if chars.shape[1] == 0:
+        chars = csr_matrix((len(parts), 0))
+    names, nkeys = _matrix([p.names for p in parts], np.int32, _tuple_key)
+    mult, mkeys = _matrix([p.multiples for p in parts], np.int32, "seen")
+    names_bg = np.empty(len(nkeys) + len(mkeys))
+    specific = np.ones(len(nkeys) + len(mkeys), dtype=bool)
+    for c, key in enumerate(nkeys):
+        pieces = key.split(" ")
+        if len(pieces) == 1:
+            names_bg[c] = background.name_weight(key)
+            specific[c] = key.startswith("#") and names_bg[c] >= background.DECIMAL_WEIGHT
+        else:
+            w = max(background.name_weight(pieces[0]), background.name_weight(pieces[1]))
+            names_bg[c] = min(background.CAP, w + background.NAME_PAIR_BONUS)
+    names_bg[len(nkeys):] = background.CAP
+    names = hstack([names, mult], format="csr")
+    return _weigh(words, words_bg, chars, names, names_bg, specific, when, window_days)
 
 
 def _names_block(titles: Sequence[str], bodies: Sequence[str]) -> tuple[csr_matrix, np.ndarray, np.ndarray]:

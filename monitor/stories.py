@@ -14,7 +14,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Sequence
 
-from . import cluster, dedup, facts, identity, topics
+from . import cluster, dedup, facts, features, identity, topics
 from .summary import headline, lead
 from .config import Config
 from .run_summary import RunSummary
@@ -148,7 +148,9 @@ def assign_stories(store: Store, summary: RunSummary, now: datetime) -> None:
         (iso(lo), iso(hi)),
     )
     rows.sort(key=lambda r: (r["published"], r["url"]))  # the same input whatever the arrival order (ids)
-    labels = cluster.cluster_docs([_doc(r) for r in rows], window_days=CLUSTER_WINDOW_DAYS)
+    docs = [_doc(r) for r in rows]
+    parts = _kept_parts(store, "article", [r["id"] for r in rows], docs)
+    labels = cluster.cluster_docs(docs, window_days=CLUSTER_WINDOW_DAYS, parts=parts)
     members = [identity.Member(article=r["id"], story=r["story_id"], cluster=int(c), key=(r["published"], r["url"]))
                for r, c in zip(rows, labels)]
     story_ids = sorted({m.story for m in members if m.story is not None})
@@ -170,6 +172,19 @@ def assign_stories(store: Store, summary: RunSummary, now: datetime) -> None:
     summary.new_stories += len(opened)
     summary.merged_stories += len(decision.merged)
     summary.updated_stories += len(decision.changed - set(decision.merged))
+
+
+def _kept_parts(store: Store, kind: str, ids: Sequence[int], docs: Sequence[cluster.Doc]) -> list[cluster.Parts]:
+    """Each doc's clustering parts: stored ones where its text is unchanged, the others made now and stored.
+    Only these ids' parts are kept afterwards (the next run's window is this one's, an hour on)."""
+    digests = {i: features.parts_digest(d) for i, d in zip(ids, docs)}
+    found = {i: features.Parts.loads(blob) for i, blob in store.doc_parts(kind, digests).items()}
+    missing = [k for k, i in enumerate(ids) if found.get(i) is None]
+    made = cluster.doc_parts([docs[k] for k in missing])
+    for k, p in zip(missing, made):
+        found[ids[k]] = p
+    store.save_doc_parts(kind, [(ids[k], digests[ids[k]], p.dumps()) for k, p in zip(missing, made)], keep=ids)
+    return [found[i] for i in ids]
 
 
 def _first_published(store: Store, story_ids: Sequence[int]) -> list[tuple[int, str]]:
@@ -229,7 +244,9 @@ def refresh_dirty_stories(store: Store, now: datetime) -> set[int]:
         text, source = lead(relevant)
         updates[story_id] = (title, text, facts.story_facts(relevant), story, source.url if source else None)
         texts[story_id] = f"{title}. {updates[story_id][1]}"
-    related = cluster.related(list(texts.items())) if texts else {}
+    recent = list(texts.items())
+    parts = _kept_parts(store, "story", [sid for sid, _ in recent], [cluster.Doc(id=str(sid), title=t) for sid, t in recent])
+    related = cluster.related(recent, parts=parts, changed=updates) if texts else {}
     with store.transaction() as db:
         for story_id in dirty_ids:
             if story_id not in updates:

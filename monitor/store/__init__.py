@@ -54,6 +54,7 @@ from .links import LinkTables
 from .pages import PageTables
 from .schema import MIGRATIONS, SCHEMA, VERSION
 from .site import SiteTables
+from .stories import StoryTables
 
 class RunLock:
     """An exclusive, non-blocking lock for one run: a second run raises LockedError at once."""
@@ -80,7 +81,7 @@ class RunLock:
             self._fd = None
 
 
-class Store(FeedTables, PageTables, LinkTables, SiteTables, Tables):
+class Store(FeedTables, PageTables, LinkTables, SiteTables, StoryTables, Tables):
     """One SQLite database. Open with `Store.open(path)`; use as a context manager to close it."""
 
     def __init__(self, db: sqlite3.Connection, path: Path, *, checked_at: float | None = None,

@@ -134,7 +134,21 @@ CREATE INDEX entries_article ON entries(article_id);
 UPDATE feeds SET articles = (SELECT count(DISTINCT article_id) FROM entries WHERE entries.feed_url = feeds.url)
 """
 
+# Version 6: what the story clustering reads of each article (and each story, for related stories) that
+# does not depend on the window, kept so that a run does not tokenise and embed its whole window again
+# (monitor/features.py Parts; `digest` is the hash of the text it was made from, so a changed text is made
+# again). A cache: rows may be deleted at any time.
+DOC_PARTS = """
+CREATE TABLE doc_parts (
+    kind TEXT NOT NULL,
+    id INTEGER NOT NULL,
+    digest BLOB NOT NULL,
+    parts BLOB NOT NULL,
+    PRIMARY KEY (kind, id)
+)
+"""
+
 # MIGRATIONS[n] upgrades a database at version n to n + 1. Version 0 is an empty file. A step is SQL
 # statements separated by ";", or a list of such strings and functions of the connection (run in order).
-MIGRATIONS: list = [SCHEMA, STORY_IDENTITY, LINKS, [AGGREGATORS, _fill_outlets], FEED_COUNTS]
+MIGRATIONS: list = [SCHEMA, STORY_IDENTITY, LINKS, [AGGREGATORS, _fill_outlets], FEED_COUNTS, DOC_PARTS]
 VERSION = len(MIGRATIONS)
