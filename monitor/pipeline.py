@@ -40,8 +40,8 @@ def utcnow() -> datetime:
 
 def run(config: Config, *, now: Clock = utcnow, report: Report | None = None, extract_workers: int | None = None) -> RunSummary:
     """Run every stage once. Raises ConfigError/StoreError/BuildError/LockedError; feed and page failures are
-    recorded and counted, never raised. `extract_workers` processes parse feeds and extract pages (None: one
-    per core; 0: both in this process, without time limits)."""
+    recorded and counted, never raised. `extract_workers` processes parse feeds, extract pages and find each
+    story's figures (None: one per core; 0: all in this process, without time limits)."""
     summary = RunSummary()
     started = time.monotonic()
     deadline = started + config.time_budget
@@ -71,7 +71,7 @@ def run(config: Config, *, now: Clock = utcnow, report: Report | None = None, ex
                 stories.score_relevance(store, config)
             with stage("stories"):
                 stories.assign_stories(store, summary, now())
-                dirty = stories.refresh_dirty_stories(store, now())
+                dirty = stories.refresh_dirty_stories(store, now(), workers=extract_workers)
             store.set_meta("story_inputs", inputs)
         else:
             dirty = set()

@@ -14,7 +14,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Sequence
 
-from . import cluster, dedup, facts, features, identity, topics
+from . import cluster, dedup, fact_finder, features, identity, topics
 from .summary import headline, lead
 from .config import Config
 from .run_summary import RunSummary
@@ -223,8 +223,9 @@ def _slug(story_id: int, title: str) -> str:
     return f"{story_id}-{base}" if base else str(story_id)
 
 
-def refresh_dirty_stories(store: Store, now: datetime) -> set[int]:
-    """Recompute headline, summary, figures and related stories of every story that changed."""
+def refresh_dirty_stories(store: Store, now: datetime, *, workers: int | None = None) -> set[int]:
+    """Recompute headline, summary, figures and related stories of every story that changed. Figures and quotes
+    are found in `workers` processes under a time limit (monitor/fact_finder.py; 0: in this process)."""
     dirty_ids = [r[0] for r in store.rows("SELECT id FROM stories WHERE dirty = 1")]  # index stories_dirty
     if not dirty_ids:
         return set()
@@ -234,16 +235,19 @@ def refresh_dirty_stories(store: Store, now: datetime) -> set[int]:
         (iso(now - timedelta(days=30)),),
     )
     texts = {r["id"]: f"{r['title']}. {r['summary']}" for r in recent_rows}
-    updates = {}
+    reported = {}
     for story_id, story in stories.items():
         relevant = [a for a in story.articles if a.relevant or a.duplicate_of is not None]
+        if relevant:
+            reported[story_id] = relevant
+    found = fact_finder.stories_facts(reported, workers=workers)
+    updates = {}
+    for story_id, relevant in reported.items():
         originals = [a for a in relevant if a.duplicate_of is None] or relevant
-        if not originals:
-            continue
         title = headline(originals)
         text, source = lead(relevant)
-        updates[story_id] = (title, text, facts.story_facts(relevant), story, source.url if source else None)
-        texts[story_id] = f"{title}. {updates[story_id][1]}"
+        updates[story_id] = (title, text, found[story_id], stories[story_id], source.url if source else None)
+        texts[story_id] = f"{title}. {text}"
     recent = list(texts.items())
     parts = _kept_parts(store, "story", [sid for sid, _ in recent], [cluster.Doc(id=str(sid), title=t) for sid, t in recent])
     related = cluster.related(recent, parts=parts, changed=updates) if texts else {}

@@ -72,6 +72,12 @@ class WorkerPool:
     def __exit__(self, *exc_info) -> None:
         self.close()
 
+    def schedule(self, task, *args):
+        """Run `task(*args)` in a worker under the pool's time limit; a concurrent future (pebble's)."""
+        if self._pool is None:
+            raise RuntimeError("use the pool as a context manager, with workers > 0")
+        return self._pool.schedule(task, args=args, timeout=self.timeout)
+
     def close(self) -> None:
         if self._pool is not None:
             pool, self._pool = self._pool, None

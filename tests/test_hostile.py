@@ -12,6 +12,7 @@ import json
 import re
 import sqlite3
 import threading
+import time
 import zlib
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
@@ -21,7 +22,7 @@ import lxml.html
 import pytest
 
 import monitor.fetch
-from monitor import batch_fetch, charts, outlet_pages, page_stage, render, scheduling, search, story_page
+from monitor import batch_fetch, charts, fact_finder, facts, outlet_pages, page_stage, render, scheduling, search, story_page
 from monitor.config import load_config
 from monitor.loopback import LoopbackServer, Route
 from monitor.models import PendingPage
@@ -977,3 +978,35 @@ def test_an_aggregator_names_its_outlets_by_the_source_url_host(tmp_path):
     page = next((config.site_dir / "stories").glob("*.html")).read_text(encoding="utf-8")
     assert "reported by 3 of 3 outlets" in page
     assert "Also:" not in page  # each outlet cited once, by name, with its sentence
+
+
+_REAL_STORY_FACTS = facts.story_facts
+
+
+def _stalling_story_facts(articles):
+    """A stand-in for an article whose figures take far longer than the limit (the work is in a worker)."""
+    if any("stalls" in a.title for a in articles):
+        time.sleep(60)
+    return _REAL_STORY_FACTS(articles)
+
+
+def test_a_story_whose_figures_stall_loses_its_facts_not_the_run(tmp_path, monkeypatch, server, caplog):
+    monkeypatch.setattr(facts, "story_facts", _stalling_story_facts)  # forked workers inherit it
+    monkeypatch.setattr(fact_finder, "FACTS_TIMEOUT", 2.0)
+    base = server.base
+    server.routes["/feed.rss"] = Route(rss_feed("Velmora Gazette", [("Barrier stalls the night ships", f"{base}/slow"),
+                                                                    ("Pilots hired for night shifts", f"{base}/fine")]))
+    server.routes["/slow"] = Route(article_page("Barrier stalls the night ships", ATTACKER_TEXT))
+    server.routes["/fine"] = Route(article_page("Pilots hired for night shifts",
+                                                VICTIM_TEXT + " The port hired 40 pilots, 25% more than last winter."))
+    config = load_config(write_trust_config(tmp_path, [server.url("/feed.rss")]))
+    started = time.monotonic()
+    run(config, now=lambda: T0, extract_workers=1)
+    assert time.monotonic() - started < 45  # the stalled story did not hold the run for its 60 s
+    stories = {a["url"]: s for s in json.loads((config.site_dir / "stories.json").read_text(encoding="utf-8"))["stories"]
+               for a in s["articles"]}
+    stalled, fine = stories[f"{base}/slow"], stories[f"{base}/fine"]
+    assert stalled is not fine
+    assert "40 pilots" in json.dumps(fine["facts"])
+    assert not any(stalled["facts"].values()), stalled["facts"]
+    assert any("story facts timed out" in r.getMessage() and f"story={stalled['id']}" in r.getMessage() for r in caplog.records)
