@@ -290,7 +290,8 @@ def serve(config_path: str, site_dir: str | None, port: int, rebuild: bool) -> N
 
 @main.command()
 @click.option("--site-dir", type=click.Path(file_okay=False), help="Where to put the demo site (default: ./monitor-demo/site).")
-@click.option("--workdir", type=click.Path(file_okay=False), default="monitor-demo", show_default=True, help="Folder for the demo's feeds.yaml and database.")
+@click.option("--workdir", type=click.Path(file_okay=False), default="monitor-demo", show_default=True,
+              help="Folder for the demo's feeds.yaml and database.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only problems and where the site is.")
 def demo(site_dir: str | None, workdir: str, quiet: bool) -> None:
     """Run the whole cycle on the bundled sample corpus, served on 127.0.0.1 (no network needed).

@@ -30,7 +30,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timezone
 
@@ -41,10 +40,11 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial.distance import squareform
 
 from monitor.dates import parse_datetime
-from monitor.errors import ClusterError
 from monitor.embeddings import DIM, centre, embed
-from monitor.features import Doc, Parts, assemble, embedding_texts, featurize, has_text, sources, times as doc_times
+from monitor.errors import ClusterError
+from monitor.features import Doc, Parts, assemble, embedding_texts, featurize, has_text, sources
 from monitor.features import doc_parts as features_doc_parts
+from monitor.features import times as doc_times
 from monitor.text import valid_utf8
 
 __all__ = ["Doc", "Parts", "cluster_docs", "cluster_lines", "doc_parts", "related"]
@@ -59,7 +59,8 @@ NEIGHBOURS = 20  # candidate neighbours kept per doc
 CAND_FLOOR = 0.05  # ... with at least this rare-word cosine
 CENTRE_PRIOR = 3000.0  # the docs' mean embedding is removed x n / (n + this) (embeddings.centre); < 0: never
 W_EMBED = 0.7  # share of the embedding cosine (embeddings.py) in a pair's similarity
-EVIDENCE, EVIDENCE_MAX, EVIDENCE_FREE = 0.15, 0.3, 2  # similarity added per specific name/figure shared beyond the first EVIDENCE_FREE, at most EVIDENCE_MAX
+# similarity added per specific name/figure shared beyond the first EVIDENCE_FREE, at most EVIDENCE_MAX
+EVIDENCE, EVIDENCE_MAX, EVIDENCE_FREE = 0.15, 0.3, 2
 SMALL_GROUP = 40  # groups up to this size get their pair distances in one batch; larger ones a dense matrix
 
 

@@ -19,8 +19,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from .errors import ConfigError
-from .urlcheck import is_http_url
 from .models import Feed, Topic
+from .urlcheck import is_http_url
 
 DEFAULT_INTERVAL = 3600
 MAX_TAGS = 20  # per feed
@@ -241,7 +241,8 @@ class _Checker:
             if "interval" in item:
                 interval = parse_duration(item["interval"]) or 0
                 if interval < 60:
-                    self.fail(item, "interval", f"{where}.interval", f"{_shown(item['interval'])} is not a duration of at least 1m (e.g. 30m, 6h, 1d)")
+                    self.fail(item, "interval", f"{where}.interval",
+                              f"{_shown(item['interval'])} is not a duration of at least 1m (e.g. 30m, 6h, 1d)")
                     interval = DEFAULT_INTERVAL
             tags = item.get("tags", [])
             if isinstance(tags, str):

@@ -41,12 +41,12 @@ from trafilatura.metadata import (  # trafilatura's own metadata steps (2.x); na
 from trafilatura.settings import Document, set_date_params
 from trafilatura.utils import load_html
 
+from . import workers
 from .dates import parse_datetime
 from .errors import ExtractError
-from .text import clean_text
 from .models import Extracted
+from .text import clean_text
 from .urls import absolute_url
-from . import workers
 from .workers import WorkerPool
 
 MAX_BYTES = 5_000_000  # input beyond this is cut off before parsing

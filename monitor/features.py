@@ -23,8 +23,8 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import chain
 from datetime import datetime, timezone
+from itertools import chain
 
 import numpy as np
 from scipy.sparse import csr_matrix, hstack

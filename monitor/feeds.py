@@ -5,7 +5,8 @@ never by a content type. Everything read from a feed is hostile: titles and summ
 plain text without control or bidi-override characters, links only as http(s), dates clamped.
 
 Safety: feedparser is only ever given a BytesIO: given a string that looks like a URL it fetches it,
-and given bytes or a string that name a local file it reads that file (measured on feedparser 6.0). Documents that declare entities in a DOCTYPE are refused before parsing: expat stops a
+and given bytes or a string that name a local file it reads that file (measured on feedparser 6.0).
+Documents that declare entities in a DOCTYPE are refused before parsing: expat stops a
 billion-laughs document, but feedparser then re-reads it with its loose parser, which expands a
 large entity referenced many times (100 MB from a 400 KB feed, measured), and no real feed needs
 its own entities.

@@ -15,8 +15,8 @@ from datetime import datetime, timezone
 
 from monitor import charts
 from monitor.models import FeedStatus, Story, names_an_outlet
-from monitor.urls import registrable_domain
 from monitor.render import esc, fmt_when, front_matter, link, plural
+from monitor.urls import registrable_domain
 
 STORIES_PER_PAGE = 50  # an outlet page lists its latest stories; the rest are in the archive
 PARTLY = "partly read: "  # how ingest records a feed document read only in part (feedparser's bozo reason)
@@ -188,7 +188,7 @@ def outlet_md(o: Outlet, paths: dict[int, str], *, latest: datetime) -> str:
         out.append(f'<h2 id="feeds">{"Feed" if len(o.feeds) == 1 else "Feeds"}</h2>'
                    f'<div class="mn-outlets">{"".join(_feed_card(f) for f in o.feeds)}</div>')
     shown = min(len(o.stories), STORIES_PER_PAGE)
-    out.append(f'<h2 id="stories">Latest stories</h2>'
+    out.append('<h2 id="stories">Latest stories</h2>'
                + (f'<p class="mn-muted">The latest {shown} of {len(o.stories)}; older ones are in the '
                   '<a href="../archive/index.html">archive</a>.</p>' if len(o.stories) > shown else "")
                + (f'<ul class="mn-outlet__latest">{items}</ul>' if items else "<p>No stories yet.</p>"))

@@ -20,8 +20,8 @@ import jinja2
 from markupsafe import Markup
 
 from monitor import charts
-from monitor.models import Article, Story
 from monitor.dates import iso_z
+from monitor.models import Article, Story
 from monitor.urlcheck import is_http_url
 
 REL = "nofollow noopener noreferrer"

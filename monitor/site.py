@@ -29,7 +29,7 @@ import secrets
 import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from xml.etree import ElementTree as ET
 

@@ -15,10 +15,10 @@ from datetime import datetime, timedelta
 from typing import Sequence
 
 from . import cluster, dedup, fact_finder, features, identity, topics
-from .summary import headline, lead
 from .config import Config
 from .run_summary import RunSummary
 from .store import Store, facts_to_json, iso, parse_iso
+from .summary import headline, lead
 
 DUPLICATE_WINDOW = timedelta(days=14)
 CLUSTER_WINDOW_DAYS = 4.0

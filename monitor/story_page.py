@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from monitor import charts
 from monitor.models import Article, Fact, Story, originals
 from monitor.primary import PrimarySource, primary_sources
-from monitor.render import plural, time_tag, esc, excerpt, fmt_when, front_matter, link, words
+from monitor.render import esc, excerpt, fmt_when, front_matter, link, plural, time_tag, words
 
 
 def _evidence(fact: Fact) -> str:

@@ -17,8 +17,8 @@ interchangeable and each word tolerates simple inflections (plural -s/-es/-ies, 
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from collections.abc import Sequence
+from functools import lru_cache
 
 from monitor.models import Topic
 

@@ -9,7 +9,6 @@ navigation, related links, footer) around one <article>.
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from email.utils import format_datetime
 from html import escape
 

@@ -56,6 +56,7 @@ from .schema import MIGRATIONS, SCHEMA, VERSION
 from .site import SiteTables
 from .stories import StoryTables
 
+
 class RunLock:
     """An exclusive, non-blocking lock for one run: a second run raises LockedError at once."""
 
