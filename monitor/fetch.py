@@ -27,12 +27,13 @@ import asyncio
 import ipaddress
 import random
 import socket
+import ssl
 import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
-from typing import AsyncIterable, AsyncIterator, Callable, Iterator
+from typing import Any, AsyncIterable, AsyncIterator, Callable, Iterator, TypeGuard
 
 import httpcore
 import httpx
@@ -148,7 +149,7 @@ def parse_retry_after(value: str | None, *, now: float) -> float | None:
 def _inflater(encoding: str) -> Callable[[bytes], Iterator[bytes]] | None:
     """An incremental decoder for one Content-Encoding whose output comes in chunks of at most _CHUNK bytes."""
     if encoding in ("gzip", "x-gzip", "deflate"):
-        state = {"d": zlib.decompressobj(zlib.MAX_WBITS | (16 if "gzip" in encoding else 0)), "first": True}
+        state: dict[str, Any] = {"d": zlib.decompressobj(zlib.MAX_WBITS | (16 if "gzip" in encoding else 0)), "first": True}
 
         def inflate(data: bytes) -> Iterator[bytes]:
             while data:
@@ -223,7 +224,7 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
             raise httpcore.ConnectTimeout(f"resolving {host} timed out") from exc
         except OSError as exc:
             raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
-        return list(dict.fromkeys(info[4][0].split("%", 1)[0] for info in infos))
+        return list(dict.fromkeys(str(info[4][0]).split("%", 1)[0] for info in infos))
 
     async def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
         ips = await self._resolve(host, port, timeout)
@@ -310,7 +311,7 @@ class _GuardedTransport(httpx.AsyncBaseTransport):
                 raise
             raise mapped from exc
         return httpx.Response(status_code=response.status, headers=response.headers,
-                              stream=_CoreStream(response.stream), extensions=response.extensions)
+                              stream=_CoreStream(response.stream), extensions=response.extensions)  # type: ignore[arg-type]  # async pool: async body
 
     async def aclose(self) -> None:
         await self._pool.aclose()
@@ -341,7 +342,7 @@ class Fetcher:
         self._max_bytes = max_bytes
         self._max_redirects = max_redirects
         self._user_agent = user_agent
-        self._ssl = None
+        self._ssl: ssl.SSLContext | None = None
 
     async def __aenter__(self) -> "Fetcher":
         return self
@@ -541,8 +542,8 @@ async def _drain(response: httpx.Response) -> None:
         return
 
 
-def _header_safe(value: str | None) -> bool:
-    return bool(value) and len(value) < 1024 and value.isascii() and value.isprintable()
+def _header_safe(value: str | None) -> TypeGuard[str]:
+    return bool(value) and value is not None and len(value) < 1024 and value.isascii() and value.isprintable()
 
 
 def _short(exc: BaseException) -> str:
