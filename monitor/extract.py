@@ -49,7 +49,7 @@ from .text import clean_text
 from .urls import absolute_url
 from .workers import WorkerPool
 
-MAX_BYTES = 5_000_000  # input beyond this is cut off before parsing
+MAX_BYTES = 5_000_000  # a page's size cap: the page stage fetches no more (decoded), and parsing reads no more
 MIN_TEXT = 150  # characters: less than this is a teaser, a login wall or an index page, not an article
 TEXT_MAX = 200_000
 MAX_LINKS = 100  # outbound links kept per article

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import random
 import socket
 import ssl
 import time
@@ -104,17 +103,6 @@ def is_public_address(ip: str | IPAddress) -> bool:
     return ip.is_global and not (
         ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast or ip.is_reserved or ip.is_unspecified
     )
-
-
-def backoff_delay(failures: int, *, base: float = 1800, cap: float = 86400, rng: random.Random | None = None) -> float:
-    """Seconds to wait after `failures` failures in a row: base*2**(failures-1), capped, times a jitter in [0.5, 1].
-
-    Never "gives up": a feed that failed a thousand times is still retried, at most `cap` seconds later.
-    """
-    if failures <= 0:
-        return 0.0
-    delay = cap if failures > 64 else min(cap, base * 2 ** (failures - 1))
-    return delay * (rng or random).uniform(0.5, 1.0)
 
 
 def parse_max_age(cache_control: str | None) -> int | None:

@@ -20,6 +20,7 @@ from .errors import FetchError, ResolveError
 from .logs import event
 from .models import Clock, QueuedLink, Retry
 from .run_summary import RunSummary
+from .scheduling import backoff_delay
 from .store import Store
 from .text import clean_text
 
@@ -84,7 +85,6 @@ async def _resolve_all(config: Config, queued: Sequence[QueuedLink], deadline: f
 
 
 def _record_failure(store: Store, link: QueuedLink, error: str, now: datetime) -> None:
-    from .fetch import backoff_delay
 
     attempts = link.attempts + 1
     retry = now + timedelta(seconds=backoff_delay(attempts, base=RESOLVE_RETRY_BASE, cap=86400))
