@@ -2,7 +2,8 @@
 
     build_site(stories, feeds, site_dir=..., work_dir=..., title=..., now=...)
       1. render every small page (home, archive, outlets, search, about) and the story pages that may have
-         changed (monitor/render.py, outlet_pages.py, search.py, story_page.py: pure, escape every hostile string)
+         changed (monitor/render.py, outlet_pages.py, search.py, story_page.py: pure, through the autoescaping
+         templates of monitor/templates/)
       2. compare each page's Markdown with the hash kept in work_dir/state.json; nothing differs -> return
       3. mkdocs builds only the differing pages (plus the pages of the navigation) straight into a fresh
          folder next to site_dir; the unchanged pages are hard-linked into it from the published site
@@ -214,7 +215,8 @@ def _fingerprint(title: str, base_url: str | None, home_stories: int) -> str:
     h = hashlib.sha256(f"{STATE_VERSION}|{title}|{base_url}|{home_stories}".encode())
     h.update(f"{mkdocs.__version__}|{getattr(material, '__version__', '')}".encode())
     files = sorted(p for p in SITE_SRC.rglob("*") if p.is_file())
-    files += [Path(m.__file__) for m in (render, charts)] + [Path(__file__)]
+    files += [Path(m.__file__) for m in (render, charts, story_page)] + [Path(__file__)]
+    files += sorted(p for p in (Path(render.__file__).parent / "templates").iterdir() if p.is_file())  # the pages' HTML
     for p in files:
         h.update(p.name.encode() + p.read_bytes())
     return h.hexdigest()[:32]
