@@ -39,7 +39,7 @@ def redirects(merged: Sequence[MergedStory], by_id: dict[int, Story], paths: dic
     Slugs never change once a story opens (stories.py), so these are: the folder form of every page
     (stories/<slug>/index.html, the addresses before pages became files), and the page of every story merged
     into another, in both forms, pointing at the survivor."""
-    out: dict[str, str] = {}
+    out: dict[str, tuple[str, str, str]] = {}  # address -> (the page it sends to, that story's title, the note)
     live = set(paths.values())
     for sid, page in paths.items():
         out[folder_path(page)] = (page, by_id[sid].title, "This story's page moved:")

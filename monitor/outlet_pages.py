@@ -85,9 +85,10 @@ def group(feeds: Sequence[FeedStatus], stories: Sequence[Story]) -> list[Outlet]
     for s in sorted(stories, key=lambda s: (s.last_published, s.id), reverse=True):
         seen: set[int] = set()
         for a in s.articles:
-            o = by_key.get(name_key(a.source))
-            if o is None:
-                o = by_key[name_key(a.source)] = Outlet(name=a.source)
+            found = by_key.get(name_key(a.source))
+            if found is None:
+                found = by_key[name_key(a.source)] = Outlet(name=a.source)
+            o = found
             o.times.append(a.published)
             if id(o) not in seen:
                 seen.add(id(o))

@@ -173,7 +173,7 @@ def _fingerprint(title: str, base_url: str | None, home_stories: int) -> str:
     h = hashlib.sha256(f"{STATE_VERSION}|{title}|{base_url}|{home_stories}".encode())
     h.update(f"{mkdocs.__version__}|{getattr(material, '__version__', '')}".encode())
     files = sorted(p for p in SITE_SRC.rglob("*") if p.is_file())
-    files += [Path(m.__file__) for m in (render, charts, story_page)] + [Path(__file__)]
+    files += [Path(str(m.__file__)) for m in (render, charts, story_page)] + [Path(__file__)]
     files += sorted(p for p in (Path(render.__file__).parent / "templates").iterdir() if p.is_file())  # the pages' HTML
     for p in files:
         h.update(p.name.encode() + p.read_bytes())
@@ -261,7 +261,7 @@ def build_site(stories: Sequence[Story], feeds: Sequence[FeedStatus], *, site_di
     story_md = {sid: paths[sid][:-len(".html")] + ".md" for sid in by_id}
     removed_ids = {int(k) for k in old_story_md} - set(by_id)
     todo = set(by_id) if full else {
-        sid for sid in by_id if sid in changed or old_story_md.get(str(sid)) != story_md[sid]}
+        sid for sid in by_id if sid in (changed or ()) or old_story_md.get(str(sid)) != story_md[sid]}
     touched = todo | removed_ids
     if touched and not full:
         todo |= {s.id for s in stories if touched.intersection(s.related)}

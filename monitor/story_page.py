@@ -20,7 +20,7 @@ def copies_by_original(articles: Sequence[Article]) -> tuple[list[Article], dict
     kept = {id(a) for a in firsts}
     copies: dict[int, list[Article]] = {}
     for a in sorted(articles, key=lambda a: (a.published, a.id or 0)):
-        if id(a) not in kept:
+        if id(a) not in kept and a.duplicate_of is not None:
             copies.setdefault(a.duplicate_of, []).append(a)
     return firsts, copies
 
