@@ -166,3 +166,19 @@ def test_version_6_databases_upgrade_and_still_find_the_same_pages_and_links_to_
         pending = store.pending_pages(now=T, max_attempts=6, stale_after=T + timedelta(days=2), limit=10)
         assert [p.url for p in pending] == ["https://a.example/new", "https://a.example/retry-now"]  # newest first
         assert [q.link for q in store.queued_links(now=T, max_attempts=8, limit=10)] == ["https://news.google.com/a"]
+
+
+def test_feed_names_follow_feeds_yaml_and_an_unchanged_feeds_yaml_writes_nothing(tmp_path):
+    with Store.open(tmp_path / "m.sqlite3") as store:
+        unnamed = Feed(url="https://quayside.example/rss")
+        store.sync_feeds([A, unnamed])
+        names = lambda: {f.url: f.name for f in store.feed_statuses()}  # noqa: E731
+        assert names() == {A.url: "Harbour Ledger", unnamed.url: "quayside.example"}
+        store.record_feed_ok(unnamed, [], title="Quayside Weekly", etag=None, last_modified=None, problem=None, now=T, next_due=T)
+        store.record_feed_ok(A, [], title="The Ledger", etag=None, last_modified=None, problem=None, now=T, next_due=T)
+        before = store.db.total_changes
+        store.sync_feeds([A, unnamed])
+        assert store.db.total_changes == before  # nothing to change: no row written
+        assert names() == {A.url: "Harbour Ledger", unnamed.url: "Quayside Weekly"}
+        store.sync_feeds([Feed(url=A.url), Feed(url=unnamed.url, name="Quayside")])  # names dropped / given
+        assert names() == {A.url: "The Ledger", unnamed.url: "Quayside"}
