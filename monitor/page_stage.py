@@ -8,7 +8,6 @@ The fetcher and the extractor (trafilatura, worker processes) are imported only 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from datetime import timedelta
@@ -40,6 +39,8 @@ def fetch_and_extract_pages(store: Store, config: Config, now: Clock, deadline: 
     done: list[int] = []
     if not pending:
         return done
+    import asyncio
+
     from .batch_fetch import fetch_all
     from .extract import MAX_BYTES, Extractor
     from .fetch import Response

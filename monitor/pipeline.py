@@ -18,7 +18,6 @@ asks the store first (indexed questions: what is due, pending, dirty) and import
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import hashlib
 import json
@@ -51,8 +50,12 @@ def run(config: Config, *, now: Clock = utcnow, report: Report | None = None, ex
             store.sync_feeds(config.feeds)
             due = feed_stage.due_feeds(store, config.feeds, now())
             summary.feeds_due = len(due)
-            results = asyncio.run(feed_stage.fetch_feeds(config, due, store, deadline, report, now=now(),
-                                                         workers=extract_workers)) if due else []
+            results = []
+            if due:
+                import asyncio  # like every stage's network code, only when there is something to fetch
+
+                results = asyncio.run(feed_stage.fetch_feeds(config, due, store, deadline, report, now=now(),
+                                                             workers=extract_workers))
             for feed, outcome in results:
                 feed_stage.store_feed_result(store, feed, outcome, now(), summary)
             if len(results) < len(due):

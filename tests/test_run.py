@@ -82,6 +82,27 @@ def test_a_feed_not_due_is_not_fetched(sample, server):
     assert summary.feeds_due == 0 and len(server.requests) == before
 
 
+IDLE_PROBE = """
+import sys
+from monitor.cli import main
+try:
+    main(["run", "--config", sys.argv[1], "--quiet"])
+except SystemExit as exit:
+    heavy = ["asyncio", "httpx", "feedparser", "trafilatura", "sklearn", "scipy", "numpy", "mkdocs", "wordllama"]
+    print(exit.code, *[name for name in heavy if name in sys.modules])
+"""
+
+
+def test_an_idle_run_loads_no_network_or_clustering_code_and_writes_nothing(sample):
+    run(sample, extract_workers=0)
+    database, site = sample.database.stat(), (sample.site_dir / "index.html").stat()
+    result = subprocess.run([sys.executable, "-c", IDLE_PROBE, str(sample.path)], capture_output=True, text=True, timeout=120)
+    assert result.stdout.split() == ["0"], result.stdout + result.stderr[-2000:]  # exit 0, none of them imported
+    after = sample.database.stat()
+    assert (after.st_size, after.st_mtime_ns) == (database.st_size, database.st_mtime_ns)
+    assert (sample.site_dir / "index.html").stat().st_mtime_ns == site.st_mtime_ns
+
+
 def test_broken_and_dead_feeds_do_not_stop_the_run(server, tmp_path):
     serve_sample(server)
     server.routes["/broken.xml"] = Route(b"<html><body><h1>Please verify you are human</h1></body></html>")
