@@ -271,6 +271,8 @@ class _Checker:
         seen: dict[str, int] = {}
         for i, item in enumerate(items):
             where = f"feeds[{i}]"
+            node: Any
+            key: Any  # where a problem with the URL is reported: the list's item, or the mapping's url key
             if isinstance(item, str):  # a bare URL is a convenient shorthand
                 item = {"url": item}
                 node, key = items, i

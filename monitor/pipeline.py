@@ -138,10 +138,10 @@ def export_articles(store: Store):
     """One dict per stored article: the originals oldest first (`original` True; a syndicated copy's URLs and
     outlet join its original's `urls` and `sources`), then the copies oldest first (`original` False, `copy_of`
     the original's URL), so every article carries the original-report / copy flag."""
-    copies: dict[int, list] = {}
+    copies: dict[int | None, list] = {}
     for a in store.articles(copies=True):
         copies.setdefault(a.duplicate_of, []).append(a)
-    url_of: dict[int, str] = {}
+    url_of: dict[int | None, str] = {}
     for a in store.articles(copies=False):
         url_of[a.id] = a.url
         urls = list(a.urls)
