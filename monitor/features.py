@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -374,6 +375,15 @@ PARTS_FORMAT = 1  # bump when what doc_parts computes changes: stored parts of a
 
 
 _I32 = np.dtype("<i4")
+_HEAD = struct.Struct("<11i")
+
+
+def _starts(at: int, sizes) -> list[int]:
+    out = []
+    for size in sizes:
+        out.append(at)
+        at += size
+    return out
 
 
 @dataclass(frozen=True)
@@ -405,21 +415,23 @@ class Parts:
     def loads(cls, blob: bytes) -> "Parts | None":
         """The parts from `dumps`, or None when they are of another format (or unreadable)."""
         try:
-            head = np.frombuffer(blob, dtype=_I32, count=11).tolist()
+            head = _HEAD.unpack_from(blob)
             if head[0] != PARTS_FORMAT:
                 return None
-            at, texts, arrays = 44, [], []
-            for size in head[1:5]:
-                texts.append(blob[at : at + size].decode("utf-8", "surrogatepass"))
-                at += size
-            for size in head[5:11]:
-                arrays.append(np.frombuffer(blob, dtype=_I32, count=size, offset=at))
-                at += 4 * size
+            sizes = head[1:5]
+            at = 44 + sum(sizes)
+            texts = blob[44:at].decode("utf-8", "surrogatepass")  # one decode; split at the sizes' characters
+            counts = np.frombuffer(blob, dtype=_I32, count=sum(head[5:11]), offset=at)
+            at += 4 * len(counts)
             emb = np.frombuffer(blob, dtype="<f4", offset=at) if len(blob) > at else None
-        except (ValueError, UnicodeDecodeError):
+        except (struct.error, ValueError, UnicodeDecodeError):
             return None
-        return cls((texts[0], *arrays[:3]), (texts[1], arrays[3]), (texts[2], arrays[4]), (texts[3], arrays[5]),
-                   None if emb is None else emb.astype(np.float32))
+        if len(texts) != at - 44 - 4 * len(counts):  # not all ASCII: cut each text at its own byte size
+            texts = [blob[a : a + size].decode("utf-8", "surrogatepass") for a, size in zip(_starts(44, sizes), sizes)]
+        else:
+            texts = [texts[a - 44 : a - 44 + size] for a, size in zip(_starts(44, sizes), sizes)]
+        arrays = [counts[a : a + size] for a, size in zip(_starts(0, head[5:11]), head[5:11])]
+        return cls((texts[0], *arrays[:3]), (texts[1], arrays[3]), (texts[2], arrays[4]), (texts[3], arrays[5]), emb)
 
 
 def parts_digest(doc: Doc) -> bytes:
@@ -488,20 +500,39 @@ def _keys(texts: Sequence[str]) -> list[str]:
     return joined.split("\n") if joined else []
 
 
+class _FirstSeen(dict):
+    """key -> its number in order of first appearance, made on first sight: `map(d.__getitem__, keys)` numbers a
+    list of keys at C speed, calling Python once per distinct key."""
+
+    def __missing__(self, key):
+        value = self[key] = len(self)
+        return value
+
+
+def _numbered(keys: list[str], order) -> tuple[np.ndarray, list[str]]:
+    """(each key's column, the column keys): columns in sorted order (`order` a sort key; None: plain string
+    order) or, with order "seen", in order of first appearance."""
+    seen = _FirstSeen()
+    first = np.fromiter(map(seen.__getitem__, keys), dtype=np.int64, count=len(keys))
+    columns = list(seen)
+    if order == "seen":
+        return first, columns
+    by = sorted(range(len(columns)), key=columns.__getitem__ if order is None else lambda k: order(columns[k]))
+    rank = np.empty(len(columns), dtype=np.int64)
+    rank[by] = np.arange(len(columns))
+    return rank[first], [columns[k] for k in by]
+
+
 def _matrix(blocks: Sequence[tuple[str, np.ndarray]], dtype, order) -> tuple[csr_matrix, list[str]]:
     """Counts of the docs' (keys, counts) as a canonical CSR matrix, and the column keys: columns in sorted
     order (`order` a sort key; None: plain string order) or, with order "seen", in order of first appearance."""
     n = len(blocks)
     lens = np.fromiter((len(b[1]) for b in blocks), dtype=np.int64, count=n)
-    keys = _keys([b[0] for b in blocks])
-    first_seen = dict.fromkeys(keys)
-    columns = list(first_seen) if order == "seen" else sorted(first_seen, key=order)
-    index = dict(zip(columns, range(len(columns))))
-    col = np.fromiter(map(index.__getitem__, keys), dtype=np.int32, count=len(keys))
+    col, columns = _numbered(_keys([b[0] for b in blocks]), order)
     data = np.concatenate([b[1] for b in blocks]).astype(dtype) if n else np.zeros(0, dtype)
     indptr = np.zeros(n + 1, dtype=np.int32)
     np.cumsum(lens, out=indptr[1:])
-    M = csr_matrix((data, col, indptr), shape=(n, len(columns)))
+    M = csr_matrix((data, col.astype(np.int32), indptr), shape=(n, len(columns)))
     M.sort_indices()
     return M, columns
 
@@ -510,10 +541,7 @@ def _word_matrix(blocks: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray]
     """_word_counts' counts and background weights from the docs' stored word grams (the same codes)."""
     n = len(blocks)
     lens = np.fromiter((len(b[1]) for b in blocks), dtype=np.int64, count=n)
-    stems = _keys([b[0] for b in blocks])
-    ordered = sorted(dict.fromkeys(stems))  # plain string order: stems hold no character below the space
-    rank_of = dict(zip(ordered, range(len(ordered))))
-    r = np.fromiter(map(rank_of.__getitem__, stems), dtype=np.int64, count=len(stems))
+    r, ordered = _numbered(_keys([b[0] for b in blocks]), None)  # plain string order: stems hold no character below the space
     width = len(ordered) + 1
     start = np.zeros(n, dtype=np.int64)
     np.cumsum(lens[:-1], out=start[1:])
