@@ -123,3 +123,17 @@ def test_a_batch_of_another_format_is_not_used():
     blob[0] ^= 0xFF
     assert features.Batch.loads(bytes(blob)) is None
     assert features.Batch.loads(b"") is None
+
+
+def test_a_merged_batch_orders_names_with_control_characters_as_the_parts_do():
+    # "@acme @lab" sorts right after "@acme" as a pair; the string order differs once a key holds a character
+    # below the space ("@acme\x01x"), so the merge falls back to comparing the names word by word
+    docs = [cluster.Doc(id="1", title="Rivals meet", text="Reporters met Acme Lab staff in the city on Monday evening."),
+            cluster.Doc(id="2", title="More news", text="Later the Acme\x01x team and Acme spoke to reporters in the city.")]
+    parts = _kept(docs, 1)
+    one = features.Batch.from_parts(parts)
+    two = features.Batch.from_parts(parts[:1]).merge(features.Batch.from_parts(parts[1:]))
+    assert one.names.keys == two.names.keys and "@acme\x01x" in one.names.keys
+    X, R, K = features.assemble(one, features.times(docs))
+    X2, R2, K2 = features.assemble(two, features.times(docs))
+    assert _same(X, X2) and _same(R, R2) and _same(K, K2)
