@@ -42,12 +42,12 @@ from scipy.spatial.distance import squareform
 from monitor.dates import parse_datetime
 from monitor.embeddings import DIM, centre, embed
 from monitor.errors import ClusterError
-from monitor.features import Doc, Parts, assemble, embedding_texts, featurize, has_text, sources
+from monitor.features import Batch, Doc, Parts, assemble, embedding_texts, featurize, has_text, sources
 from monitor.features import doc_parts as features_doc_parts
 from monitor.features import times as doc_times
 from monitor.text import valid_utf8
 
-__all__ = ["Doc", "Parts", "cluster_docs", "cluster_lines", "doc_parts", "related"]
+__all__ = ["Batch", "Doc", "Parts", "cluster_docs", "cluster_lines", "doc_parts", "related"]
 
 CUT = 0.55  # average-linkage distance cut (1 - mixed similarity) for articles with text; see docs/clustering.md
 CUT_HEADLINES = 0.85  # ... and for pairs in which either doc is a bare headline (short texts are less similar)
@@ -262,7 +262,7 @@ def _edges(sig: _Signals, R, times, src, fac, window_days, cut, rows=None):
     return I[keep], J[keep]
 
 
-def signals(docs: Sequence[Doc], window_days: float = 4, parts: Sequence[Parts] | None = None) -> tuple[_Signals, csr_matrix]:
+def signals(docs: Sequence[Doc], window_days: float = 4, parts: Sequence[Parts] | Batch | None = None) -> tuple[_Signals, csr_matrix]:
     """The docs' similarity signals and the rare-word rows that find candidates (fitted on `docs`).
 
     With `parts` (`doc_parts(docs)`, e.g. kept from earlier runs) nothing is tokenised or embedded again:
@@ -271,14 +271,14 @@ def signals(docs: Sequence[Doc], window_days: float = 4, parts: Sequence[Parts] 
         X, R, K = featurize(docs, window_days)
         E = embed(embedding_texts(docs)) if W_EMBED > 0 else None
     else:
-        X, R, K = assemble(parts, doc_times(docs), window_days)
+        batch = parts if isinstance(parts, Batch) else Batch.from_parts(parts)
+        X, R, K = assemble(batch, doc_times(docs), window_days)
         E = None
         if W_EMBED > 0:
-            E = np.zeros((len(parts), DIM), dtype=np.float32)
-            missing = [i for i, p in enumerate(parts) if p.embedding is None]
-            for i, p in enumerate(parts):
-                if p.embedding is not None:
-                    E[i] = p.embedding
+            E = np.zeros((len(batch), DIM), dtype=np.float32)
+            if batch.embeddings is not None:
+                E[batch.has_embedding] = batch.embeddings[batch.has_embedding]
+            missing = np.flatnonzero(~batch.has_embedding).tolist()
             if missing:  # a row depends on its text alone (embeddings.embed), so a batch of the missing ones will do
                 E[missing] = embed(embedding_texts([docs[i] for i in missing]))
     if E is not None:
@@ -307,7 +307,7 @@ def canonical_order(docs: Sequence[Doc]) -> np.ndarray:
 
 
 def cluster_docs(docs: Sequence[Doc], *, window_days: float = 4, cut: float | None = None,
-                 parts: Sequence[Parts] | None = None) -> np.ndarray:
+                 parts: Sequence[Parts] | Batch | None = None) -> np.ndarray:
     """Cluster labels (0..k-1) of `docs`: the same label means the same event.
 
     Deterministic and independent of the input order (the docs are clustered in `canonical_order`);
@@ -321,7 +321,7 @@ def cluster_docs(docs: Sequence[Doc], *, window_days: float = 4, cut: float | No
     order = canonical_order(docs)
     docs = [docs[i] for i in order]
     if parts is not None:
-        parts = [parts[i] for i in order]
+        parts = parts.take(order) if isinstance(parts, Batch) else [parts[i] for i in order]
     cut = CUT if cut is None else cut
     sig, R = signals(docs, window_days, parts)
     times, src = doc_times(docs), sources(docs)
@@ -425,7 +425,7 @@ def cluster_lines(lines: Iterable[str], *, window_days: float = 4, explanations:
 
 
 def related(stories: Sequence[tuple[int, str]], *, top: int = 3, floor: float = 0.2,
-            parts: Sequence[Parts] | None = None, changed: Iterable[int] | None = None) -> dict[int, tuple[int, ...]]:
+            parts: Sequence[Parts] | Batch | None = None, changed: Iterable[int] | None = None) -> dict[int, tuple[int, ...]]:
     """For each story id, up to `top` most similar other stories with cosine >= `floor`.
 
     `parts` (one per story, `doc_parts` of Doc(id, title=text)) save tokenising the texts again. With
@@ -436,14 +436,13 @@ def related(stories: Sequence[tuple[int, str]], *, top: int = 3, floor: float = 
     """
     if len(stories) < 2:
         return {sid: () for sid, _ in stories if changed is None or sid in set(changed)}
-    docs = [Doc(id=str(sid), title=text) for sid, text in stories]
-    times = np.full(len(docs), np.nan)
-    X, R, _ = featurize(docs) if parts is None else assemble(parts, times)
+    times = np.full(len(stories), np.nan)
+    X, R, _ = featurize([Doc(id=str(sid), title=text) for sid, text in stories]) if parts is None else assemble(parts, times)
     wanted = None
     if changed is not None:
         ids = set(changed)
         wanted = np.array([i for i, (sid, _) in enumerate(stories) if sid in ids], dtype=np.int64)
-        near = (R[wanted] @ R.T).tocsr() if len(wanted) else csr_matrix((0, len(docs)))
+        near = (R[wanted] @ R.T).tocsr() if len(wanted) else csr_matrix((0, len(stories)))
         near.data[near.data < CAND_FLOOR] = 0.0
         near.eliminate_zeros()
         rows = np.union1d(wanted, near.indices)  # the stories whose nearest can include a changed one

@@ -19,8 +19,10 @@ numpy, never as per-doc lists of gram strings; the matrices are the ones CountVe
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import re
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -374,6 +376,15 @@ PARTS_FORMAT = 1  # bump when what doc_parts computes changes: stored parts of a
 
 
 _I32 = np.dtype("<i4")
+_HEAD = struct.Struct("<11i")
+
+
+def _starts(at: int, sizes) -> list[int]:
+    out = []
+    for size in sizes:
+        out.append(at)
+        at += size
+    return out
 
 
 @dataclass(frozen=True)
@@ -405,21 +416,23 @@ class Parts:
     def loads(cls, blob: bytes) -> "Parts | None":
         """The parts from `dumps`, or None when they are of another format (or unreadable)."""
         try:
-            head = np.frombuffer(blob, dtype=_I32, count=11).tolist()
+            head = _HEAD.unpack_from(blob)
             if head[0] != PARTS_FORMAT:
                 return None
-            at, texts, arrays = 44, [], []
-            for size in head[1:5]:
-                texts.append(blob[at : at + size].decode("utf-8", "surrogatepass"))
-                at += size
-            for size in head[5:11]:
-                arrays.append(np.frombuffer(blob, dtype=_I32, count=size, offset=at))
-                at += 4 * size
+            sizes = head[1:5]
+            at = 44 + sum(sizes)
+            texts = blob[44:at].decode("utf-8", "surrogatepass")  # one decode; split at the sizes' characters
+            counts = np.frombuffer(blob, dtype=_I32, count=sum(head[5:11]), offset=at)
+            at += 4 * len(counts)
             emb = np.frombuffer(blob, dtype="<f4", offset=at) if len(blob) > at else None
-        except (ValueError, UnicodeDecodeError):
+        except (struct.error, ValueError, UnicodeDecodeError):
             return None
-        return cls((texts[0], *arrays[:3]), (texts[1], arrays[3]), (texts[2], arrays[4]), (texts[3], arrays[5]),
-                   None if emb is None else emb.astype(np.float32))
+        if len(texts) != at - 44 - 4 * len(counts):  # not all ASCII: cut each text at its own byte size
+            texts = [blob[a : a + size].decode("utf-8", "surrogatepass") for a, size in zip(_starts(44, sizes), sizes)]
+        else:
+            texts = [texts[a - 44 : a - 44 + size] for a, size in zip(_starts(44, sizes), sizes)]
+        arrays = [counts[a : a + size] for a, size in zip(_starts(0, head[5:11]), head[5:11])]
+        return cls((texts[0], *arrays[:3]), (texts[1], arrays[3]), (texts[2], arrays[4]), (texts[3], arrays[5]), emb)
 
 
 def parts_digest(doc: Doc) -> bytes:
@@ -488,32 +501,48 @@ def _keys(texts: Sequence[str]) -> list[str]:
     return joined.split("\n") if joined else []
 
 
+class _FirstSeen(dict):
+    """key -> its number in order of first appearance, made on first sight: `map(d.__getitem__, keys)` numbers a
+    list of keys at C speed, calling Python once per distinct key."""
+
+    def __missing__(self, key):
+        value = self[key] = len(self)
+        return value
+
+
+def _numbered(keys: list[str], order) -> tuple[np.ndarray, list[str]]:
+    """(each key's column, the column keys): columns in sorted order (`order` a sort key; None: plain string
+    order) or, with order "seen", in order of first appearance."""
+    seen = _FirstSeen()
+    first = np.fromiter(map(seen.__getitem__, keys), dtype=np.int64, count=len(keys))
+    columns = list(seen)
+    if order == "seen":
+        return first, columns
+    by = sorted(range(len(columns)), key=columns.__getitem__ if order is None else lambda k: order(columns[k]))
+    rank = np.empty(len(columns), dtype=np.int64)
+    rank[by] = np.arange(len(columns))
+    return rank[first], [columns[k] for k in by]
+
+
 def _matrix(blocks: Sequence[tuple[str, np.ndarray]], dtype, order) -> tuple[csr_matrix, list[str]]:
     """Counts of the docs' (keys, counts) as a canonical CSR matrix, and the column keys: columns in sorted
     order (`order` a sort key; None: plain string order) or, with order "seen", in order of first appearance."""
     n = len(blocks)
     lens = np.fromiter((len(b[1]) for b in blocks), dtype=np.int64, count=n)
-    keys = _keys([b[0] for b in blocks])
-    first_seen = dict.fromkeys(keys)
-    columns = list(first_seen) if order == "seen" else sorted(first_seen, key=order)
-    index = dict(zip(columns, range(len(columns))))
-    col = np.fromiter(map(index.__getitem__, keys), dtype=np.int32, count=len(keys))
+    col, columns = _numbered(_keys([b[0] for b in blocks]), order)
     data = np.concatenate([b[1] for b in blocks]).astype(dtype) if n else np.zeros(0, dtype)
     indptr = np.zeros(n + 1, dtype=np.int32)
     np.cumsum(lens, out=indptr[1:])
-    M = csr_matrix((data, col, indptr), shape=(n, len(columns)))
+    M = csr_matrix((data, col.astype(np.int32), indptr), shape=(n, len(columns)))
     M.sort_indices()
     return M, columns
 
 
-def _word_matrix(blocks: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray]]) -> tuple[csr_matrix, np.ndarray]:
+def _word_matrix(blocks: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray]], *, labels: bool = False):
     """_word_counts' counts and background weights from the docs' stored word grams (the same codes)."""
     n = len(blocks)
     lens = np.fromiter((len(b[1]) for b in blocks), dtype=np.int64, count=n)
-    stems = _keys([b[0] for b in blocks])
-    ordered = sorted(dict.fromkeys(stems))  # plain string order: stems hold no character below the space
-    rank_of = dict(zip(ordered, range(len(ordered))))
-    r = np.fromiter(map(rank_of.__getitem__, stems), dtype=np.int64, count=len(stems))
+    r, ordered = _numbered(_keys([b[0] for b in blocks]), None)  # plain string order: stems hold no character below the space
     width = len(ordered) + 1
     start = np.zeros(n, dtype=np.int64)
     np.cumsum(lens[:-1], out=start[1:])
@@ -529,30 +558,255 @@ def _word_matrix(blocks: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray]
     bg = by_rank[first]
     pair = second >= 0
     bg[pair] = np.maximum(bg[pair], by_rank[second[pair]])
+    if labels:  # each column as its gram string, for Batch
+        return counts, bg, _labels(ordered, first, second)
     return counts, bg
 
 
-def assemble(parts: Sequence[Parts], when: np.ndarray, window_days: float = 4) -> tuple[csr_matrix, csr_matrix, csr_matrix]:
-    """featurize's (X, R, K) from the docs' Parts and publication times (`times(docs)`)."""
-    words, words_bg = _word_matrix([p.words for p in parts])
-    chars, _ = _matrix([p.chars for p in parts], np.int64, None)
-    if chars.shape[1] == 0:
-        chars = csr_matrix((len(parts), 0))
-    names, nkeys = _matrix([p.names for p in parts], np.int32, _tuple_key)
-    mult, mkeys = _matrix([p.multiples for p in parts], np.int32, "seen")
-    names_bg = np.empty(len(nkeys) + len(mkeys))
-    specific = np.ones(len(nkeys) + len(mkeys), dtype=bool)
-    for c, key in enumerate(nkeys):
+def _name_columns(keys: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Background weight of each names column ('#80', '@a', '@a @b') and whether it is specific evidence."""
+    bg = np.empty(len(keys))
+    specific = np.ones(len(keys), dtype=bool)
+    for c, key in enumerate(keys):
         pieces = key.split(" ")
         if len(pieces) == 1:
-            names_bg[c] = background.name_weight(key)
-            specific[c] = key.startswith("#") and names_bg[c] >= background.DECIMAL_WEIGHT
+            bg[c] = background.name_weight(key)
+            specific[c] = key.startswith("#") and bg[c] >= background.DECIMAL_WEIGHT
         else:
             w = max(background.name_weight(pieces[0]), background.name_weight(pieces[1]))
-            names_bg[c] = min(background.CAP, w + background.NAME_PAIR_BONUS)
-    names_bg[len(nkeys):] = background.CAP
-    names = hstack([names, mult], format="csr")
-    return _weigh(words, words_bg, chars, names, names_bg, specific, when, window_days)
+            bg[c] = min(background.CAP, w + background.NAME_PAIR_BONUS)
+    return bg, specific
+
+
+@dataclass(frozen=True)
+class _Block:
+    """One block of many docs' counts: the column keys (in the block's column order), the docs x keys counts
+    (canonical CSR), and per column its background weight and whether it is specific (names only)."""
+
+    keys: list[str]
+    counts: csr_matrix
+    bg: np.ndarray
+    specific: np.ndarray
+
+    def take(self, rows: np.ndarray) -> "_Block":
+        """These rows, in this order, with the columns none of them uses dropped (the order of the rest kept)."""
+        M = self.counts[rows]
+        used = np.zeros(len(self.keys), dtype=bool)
+        used[M.indices] = True
+        if used.all():
+            return _Block(self.keys, M, self.bg, self.specific)
+        new_col = np.cumsum(used) - 1
+        M = csr_matrix((M.data, new_col[M.indices].astype(M.indices.dtype), M.indptr), shape=(M.shape[0], int(used.sum())))
+        return _Block([k for k, u in zip(self.keys, used.tolist()) if u], M, self.bg[used], self.specific[used])
+
+
+_BELOW_SPACE = re.compile("[\x00-\x1f]")
+
+
+def _merge_blocks(a: _Block, b: _Block, order) -> _Block:
+    """a's rows then b's, over the union of their columns in sorted order (`order` a sort key or None): the
+    columns of each keep their relative order, so every row stays sorted."""
+    if order is _tuple_key and not any(_BELOW_SPACE.search("".join(keys)) for keys in (a.keys, b.keys)):
+        order = None  # "a b" sorts right after "a" as a string too, when no key holds a character below the space
+    if order is None:
+        pos = [bisect.bisect_left(a.keys, k) for k in b.keys]
+    else:
+        pos = [bisect.bisect_left(a.keys, order(k), key=order) for k in b.keys]
+    size = len(a.keys)
+    known = [p < size and a.keys[p] == k for p, k in zip(pos, b.keys)]
+    new = [(p, k) for p, k, seen in zip(pos, b.keys, known) if not seen]  # b's keys are sorted: so is this
+    pos_arr = np.array([p for p, _ in new], dtype=np.int64)
+    a_col = np.arange(size, dtype=np.int64) + np.searchsorted(pos_arr, np.arange(size), "right")
+    new_col = pos_arr + np.arange(len(new), dtype=np.int64)
+    keys, prev = [], 0
+    for p, k in new:
+        keys.extend(a.keys[prev:p])
+        keys.append(k)
+        prev = p
+    keys.extend(a.keys[prev:])
+    b_col = np.empty(len(b.keys), dtype=np.int64)
+    is_known = np.array(known, dtype=bool)
+    b_col[is_known] = a_col[np.array(pos, dtype=np.int64)[is_known]]
+    b_col[~is_known] = new_col
+    width = len(keys)
+    indptr = np.concatenate([a.counts.indptr.astype(np.int64), b.counts.indptr[1:].astype(np.int64) + a.counts.indptr[-1]])
+    indices = np.concatenate([a_col[a.counts.indices], b_col[b.counts.indices]]).astype(np.int32)
+    data = np.concatenate([a.counts.data, b.counts.data.astype(a.counts.data.dtype)])
+    M = csr_matrix((data, indices, indptr), shape=(a.counts.shape[0] + b.counts.shape[0], width))
+    bg, specific = np.empty(width), np.ones(width, dtype=bool)
+    bg[a_col], bg[b_col] = a.bg, b.bg
+    specific[a_col], specific[b_col] = a.specific, b.specific
+    return _Block(keys, M, bg, specific)
+
+
+def _compact(counts: np.ndarray) -> tuple[int, bytes]:
+    """(bytes per count, the counts in the smallest of uint8 / uint16 / int32 that holds them)."""
+    top = int(counts.max()) if len(counts) else 0
+    low = int(counts.min()) if len(counts) else 0
+    for size, dtype in ((1, "<u1"), (2, "<u2")):
+        if low >= 0 and top < 256 ** size:
+            return size, counts.astype(dtype).tobytes()
+    return 4, counts.astype("<i4").tobytes()
+
+
+_COMPACT = {1: "<u1", 2: "<u2", 4: "<i4"}
+_NO_MULTIPLES = ("", np.zeros(0, dtype=np.int32))
+
+
+BATCH_FORMAT = 1  # bump when what Batch stores changes (or what Parts hold: PARTS_FORMAT is part of it)
+_EMPTY = np.zeros(0)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """The Parts of many docs (one row each, in order) as count matrices over shared columns: what `assemble`
+    reads, already counted, so a run keeps its window's batch and next time only adds the rows of new docs
+    (`merge`) and drops those that left (`take`), never reading each doc's Parts again. Words columns are
+    "stem" and "stem stem" grams (a bigram sorts right after its first stem, as featurize's codes order them).
+    `ids` and `digests` (parts_digest) say which doc each row is; embeddings are the Parts' rows (zeros where
+    `has_embedding` is False)."""
+
+    ids: tuple[int, ...]
+    digests: tuple[bytes, ...]
+    words: _Block
+    chars: _Block
+    names: _Block
+    multiples: tuple[tuple[str, np.ndarray], ...]
+    embeddings: np.ndarray | None
+    has_embedding: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @classmethod
+    def from_parts(cls, parts: Sequence[Parts], ids: Sequence[int] | None = None,
+                   digests: Sequence[bytes] | None = None, *, embeddings: bool = True) -> "Batch":
+        """The batch of these Parts (ids and digests: which doc each is); `embeddings` False: without their rows."""
+        n = len(parts)
+        words, words_bg, wkeys = _word_matrix([p.words for p in parts], labels=True)
+        chars, ckeys = _matrix([p.chars for p in parts], np.int64, None)
+        names, nkeys = _matrix([p.names for p in parts], np.int32, _tuple_key)
+        names_bg, specific = _name_columns(nkeys)
+        has = np.array([embeddings and p.embedding is not None for p in parts], dtype=bool)
+        E = None
+        if has.any():
+            E = np.zeros((n, len(parts[int(np.argmax(has))].embedding)), dtype=np.float32)
+            for i in np.flatnonzero(has).tolist():
+                E[i] = parts[i].embedding
+        return cls(tuple(range(n)) if ids is None else tuple(ids), (b"",) * n if digests is None else tuple(digests),
+                   _Block(wkeys, words, words_bg, np.ones(len(wkeys), dtype=bool)),
+                   _Block(ckeys, chars, np.zeros(len(ckeys)), np.ones(len(ckeys), dtype=bool)),
+                   _Block(nkeys, names, names_bg, specific), tuple(p.multiples for p in parts), E, has)
+
+    def take(self, rows: Sequence[int]) -> "Batch":
+        """These rows, in this order."""
+        rows = np.asarray(rows, dtype=np.int64)
+        r = rows.tolist()
+        return Batch(tuple(self.ids[i] for i in r), tuple(self.digests[i] for i in r), self.words.take(rows),
+                     self.chars.take(rows), self.names.take(rows), tuple(self.multiples[i] for i in r),
+                     None if self.embeddings is None else self.embeddings[rows], self.has_embedding[rows])
+
+    def merge(self, other: "Batch") -> "Batch":
+        """This batch's rows, then other's."""
+        E = None
+        if self.embeddings is not None or other.embeddings is not None:
+            dim = (self.embeddings if self.embeddings is not None else other.embeddings).shape[1]
+            E = np.concatenate([b.embeddings if b.embeddings is not None else np.zeros((len(b), dim), np.float32)
+                                for b in (self, other)])
+        return Batch(self.ids + other.ids, self.digests + other.digests, _merge_blocks(self.words, other.words, _tuple_key),
+                     _merge_blocks(self.chars, other.chars, None), _merge_blocks(self.names, other.names, _tuple_key),
+                     self.multiples + other.multiples, E, np.concatenate([self.has_embedding, other.has_embedding]))
+
+    def embedding(self, i: int) -> np.ndarray | None:
+        return self.embeddings[i] if self.has_embedding[i] else None
+
+    def dumps(self) -> bytes:
+        """Stored form: a little-endian int64 header (format, Parts format, rows, each block's width and bytes per
+        count, then each section's size in bytes), then the sections: ids, digests, each block's keys (UTF-8,
+        newline-joined), indptr, indices, counts, weights and specific flags; the multiples (keys joined by
+        newlines, docs by \x1e), their counts; which rows have an embedding, and those rows."""
+        sections = [np.asarray(self.ids, dtype="<i8").tobytes(), b"".join(self.digests)]
+        sizes = []
+        for block in (self.words, self.chars, self.names):
+            M = block.counts
+            size, data = _compact(M.data)
+            sizes.append(size)
+            sections += ["\n".join(block.keys).encode("utf-8", "surrogatepass"), M.indptr.astype("<i8").tobytes(),
+                         M.indices.astype("<i4").tobytes(), data, block.bg.astype("<f8").tobytes(),
+                         block.specific.astype(np.uint8).tobytes()]
+        sections += ["\x1e".join(m[0] for m in self.multiples).encode("utf-8", "surrogatepass"),
+                     np.concatenate([np.asarray(m[1], dtype="<i4") for m in self.multiples] or [np.zeros(0, "<i4")]).tobytes(),
+                     self.has_embedding.astype(np.uint8).tobytes(),
+                     b"" if self.embeddings is None else self.embeddings[self.has_embedding].astype("<f4").tobytes()]
+        head = np.array([BATCH_FORMAT, PARTS_FORMAT, len(self.ids), len(self.words.keys), len(self.chars.keys),
+                         len(self.names.keys), *sizes, *map(len, sections)], dtype="<i8")
+        return b"".join([head.tobytes(), *sections])
+
+    @classmethod
+    def loads(cls, blob: bytes) -> "Batch | None":
+        """The batch from `dumps`, or None when it is of another format (or unreadable)."""
+        try:
+            return cls._loads(blob)
+        except (ValueError, IndexError, UnicodeDecodeError, struct.error):
+            return None
+
+    @classmethod
+    def _loads(cls, blob: bytes) -> "Batch | None":
+        nsec = 2 + 3 * 6 + 4
+        head = np.frombuffer(blob, dtype="<i8", count=9 + nsec).tolist()
+        if head[0] != BATCH_FORMAT or head[1] != PARTS_FORMAT:
+            return None
+        n, widths, counts_size, sizes = head[2], head[3:6], head[6:9], head[9:]
+        at, sec = 8 * len(head), []
+        for size in sizes:
+            sec.append(memoryview(blob)[at : at + size])
+            at += size
+        if at != len(blob):
+            return None
+        ids = tuple(np.frombuffer(sec[0], dtype="<i8").tolist())
+        dig = bytes(sec[1])
+        digests = tuple(dig[k : k + 20] for k in range(0, len(dig), 20))
+        blocks = []
+        for b, (width, dtype, stored) in enumerate(zip(widths, (np.int32, np.int64, np.int32), counts_size)):
+            keys_s, indptr, indices, data, bg, spec = sec[2 + 6 * b : 8 + 6 * b]
+            text = bytes(keys_s).decode("utf-8", "surrogatepass")
+            keys = text.split("\n") if width else []
+            M = csr_matrix((np.frombuffer(data, dtype=_COMPACT[stored]).astype(dtype), np.frombuffer(indices, dtype="<i4").astype(np.int32),
+                            np.frombuffer(indptr, dtype="<i8")), shape=(n, width))
+            blocks.append(_Block(keys, M, np.frombuffer(bg, dtype="<f8").copy(), np.frombuffer(spec, dtype=np.uint8).astype(bool)))
+        mtext = bytes(sec[20]).decode("utf-8", "surrogatepass")
+        mcounts = np.frombuffer(sec[21], dtype="<i4").astype(np.int32)
+        multiples, k = [], 0
+        for t in (mtext.split("\x1e") if n else []):
+            if not t:  # most docs have no multiple
+                multiples.append(_NO_MULTIPLES)
+                continue
+            size = t.count("\n") + 1
+            multiples.append((t, mcounts[k : k + size]))
+            k += size
+        has = np.frombuffer(sec[22], dtype=np.uint8).astype(bool)
+        E = None
+        if has.any():
+            rows = np.frombuffer(sec[23], dtype="<f4")
+            E = np.zeros((n, len(rows) // int(has.sum())), dtype=np.float32)
+            E[has] = rows.reshape(int(has.sum()), -1)
+        if len(ids) != n or len(digests) != n or len(multiples) != n or len(has) != n or k != len(mcounts):
+            return None
+        return cls(ids, digests, *blocks, tuple(multiples), E, has)
+
+
+def assemble(parts: "Sequence[Parts] | Batch", when: np.ndarray, window_days: float = 4) -> tuple[csr_matrix, csr_matrix, csr_matrix]:
+    """featurize's (X, R, K) from the docs' Parts (or a Batch of them) and publication times (`times(docs)`)."""
+    batch = parts if isinstance(parts, Batch) else Batch.from_parts(parts)
+    n = len(batch)
+    chars = batch.chars.counts
+    if chars.shape[1] == 0:
+        chars = csr_matrix((n, 0))
+    mult, mkeys = _matrix(batch.multiples, np.int32, "seen")
+    names_bg = np.concatenate([batch.names.bg, np.full(len(mkeys), background.CAP)])
+    specific = np.concatenate([batch.names.specific, np.ones(len(mkeys), dtype=bool)])
+    names = hstack([batch.names.counts, mult], format="csr")
+    return _weigh(batch.words.counts, batch.words.bg, chars, names, names_bg, specific, when, window_days)
 
 
 def _names_block(titles: Sequence[str], bodies: Sequence[str]) -> tuple[csr_matrix, np.ndarray, np.ndarray]:

@@ -102,17 +102,29 @@ def assign_stories(store: Store, summary: RunSummary, now: datetime) -> None:
     summary.updated_stories += len(decision.changed - set(decision.merged))
 
 
-def _kept_parts(store: Store, kind: str, ids: Sequence[int], docs: Sequence[cluster.Doc]) -> list[cluster.Parts]:
-    """Each doc's clustering parts: stored ones where its text is unchanged, the others made now and stored.
-    Only these ids' parts are kept afterwards (the next run's window is this one's, an hour on)."""
-    digests = {i: features.parts_digest(d) for i, d in zip(ids, docs)}
-    found = {i: p for i, blob in store.doc_parts(kind, digests).items() if (p := features.Parts.loads(blob)) is not None}
-    missing = [k for k, i in enumerate(ids) if i not in found]
-    made = cluster.doc_parts([docs[k] for k in missing])
+def _kept_parts(store: Store, kind: str, ids: Sequence[int], docs: Sequence[cluster.Doc], *, embed: bool = True) -> features.Batch:
+    """Each doc's clustering parts, as one features.Batch: the rows of last run's batch where a doc's text is
+    unchanged, the others from their stored Parts or made now (and stored). Only these ids are kept afterwards
+    (the next run's window is this one's, an hour on). `embed`: with embedding rows (what related() skips)."""
+    digests = [features.parts_digest(d) for d in docs]
+    kept = features.Batch.loads(store.doc_parts(f"{kind} batch", {0: b""}).get(0, b""))
+    want = dict(zip(ids, digests))
+    at = {} if kept is None else {i: k for k, (i, d) in enumerate(zip(kept.ids, kept.digests)) if want.get(i) == d}
+    reuse = [k for k, i in enumerate(ids) if i in at]
+    rest = [k for k, i in enumerate(ids) if i not in at]
+    found = {i: features.Parts.loads(blob) for i, blob in store.doc_parts(kind, {ids[k]: digests[k] for k in rest}).items()}
+    missing = [k for k in rest if found.get(ids[k]) is None]
+    made = (cluster.doc_parts if embed else features.doc_parts)([docs[k] for k in missing])
     for k, p in zip(missing, made):
         found[ids[k]] = p
-    store.save_doc_parts(kind, [(ids[k], digests[ids[k]], p.dumps()) for k, p in zip(missing, made)], keep=ids)
-    return [found[i] for i in ids]
+    store.save_doc_parts(kind, [(ids[k], digests[k], p.dumps()) for k, p in zip(missing, made)], keep=ids)
+    batch = features.Batch.from_parts([found[ids[k]] for k in rest], [ids[k] for k in rest], [digests[k] for k in rest],
+                                      embeddings=embed)
+    if reuse:  # last run's rows, then the fresh ones: each id's row, in order
+        fresh = dict(zip(rest, range(len(kept), len(kept) + len(rest))))
+        batch = kept.merge(batch).take([at[i] if i in at else fresh[k] for k, i in enumerate(ids)])
+    store.save_doc_parts(f"{kind} batch", [(0, b"", batch.dumps())], keep=[0])
+    return batch
 
 
 SLUG_CHARS = 60
@@ -154,7 +166,7 @@ def refresh_dirty_stories(store: Store, now: datetime, *, workers: int | None = 
         updates[story_id] = (title, text, source.url if source else None)
         texts[story_id] = f"{title}. {text}"
     recent = list(texts.items())
-    parts = _kept_parts(store, "story", [sid for sid, _ in recent], [cluster.Doc(id=str(sid), title=t) for sid, t in recent])
+    parts = _kept_parts(store, "story", [sid for sid, _ in recent], [cluster.Doc(id=str(sid), title=t) for sid, t in recent], embed=False)
     related = cluster.related(recent, parts=parts, changed=updates) if texts else {}
     refreshed = [
         RefreshedStory(id=story_id, title=title, summary=text, summary_url=summary_url,

@@ -130,15 +130,15 @@ def _take(sents: list[str], title: str, max_words: int) -> list[str]:
 def lead(articles: Sequence[Article], *, max_words: int = 60) -> tuple[str, Article | None]:
     """(summary, the article it is taken from); the article is None when the summary is the headline."""
     reports = independent_reports(articles) or list(articles)
-    with_text = [a for a in reports if _lead_sentences(a)]
+    with_text = [(a, sents) for a in reports if (sents := _lead_sentences(a))]  # each text split once
     if with_text:
-        leads = [" ".join(_lead_sentences(a)[:3]) for a in with_text]
+        leads = [" ".join(sents[:3]) for _, sents in with_text]
         scores = _central(leads)
-        voice = [first_person(" ".join(_lead_sentences(a)[:3])) for a in with_text]
+        voice = [first_person(text) for text in leads]
         order = sorted(range(len(with_text)), key=lambda i: (voice[i], -round(float(scores[i]), 6), i))
         for i in order:
-            a = with_text[i]
-            taken = _take(_lead_sentences(a), _clean_title(a.title), max_words)
+            a, sents = with_text[i]
+            taken = _take(sents, _clean_title(a.title), max_words)
             if taken:
                 return " ".join(taken), a
     for a in reports:

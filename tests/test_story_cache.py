@@ -96,3 +96,45 @@ def test_a_run_reuses_what_it_kept_and_reads_a_changed_text_again(tmp_path):
     assert story[2] == story[1] != story[3]
     assert now[1] == kept[1] and now[2] != kept[2]  # the unchanged article's parts reused, the changed one's made again
     assert sorted(now) == [1, 2, 3]
+
+
+def test_a_kept_batch_with_rows_dropped_and_added_gives_the_same_matrices():
+    parts = _kept(DOCS, 4)
+    ids, digests = list(range(len(DOCS))), [features.parts_digest(d) for d in DOCS]
+    X, R, K = features.featurize(DOCS)
+    # last run's batch: every other doc and one this run does not have, in another order, read back from its stored form
+    old = [i for i in ids if i % 2 == 0][::-1]
+    last = features.Batch.from_parts([parts[i] for i in old] + [parts[1]], old + [99], [digests[i] for i in old] + [b"x" * 20])
+    kept = features.Batch.loads(last.dumps())
+    fresh = [i for i in ids if i % 2]
+    merged = kept.take([kept.ids.index(i) for i in sorted(old)]).merge(
+        features.Batch.from_parts([parts[i] for i in fresh], fresh, [digests[i] for i in fresh]))
+    batch = merged.take([merged.ids.index(i) for i in ids])
+    assert batch.ids == tuple(ids) and batch.digests == tuple(digests)
+    X2, R2, K2 = features.assemble(batch, features.times(DOCS))
+    assert _same(X, X2) and _same(R, R2) and _same(K, K2)
+    assert np.array_equal(batch.embeddings, np.stack([p.embedding for p in parts]))
+    assert np.array_equal(cluster.cluster_docs(DOCS, parts=batch), cluster.cluster_docs(DOCS))
+
+
+def test_a_batch_of_another_format_is_not_used():
+    blob = bytearray(features.Batch.from_parts(_kept(DOCS[:3], 3), [1, 2, 3], [b"d" * 20] * 3).dumps())
+    assert features.Batch.loads(bytes(blob)) is not None
+    assert features.Batch.loads(bytes(blob[:-1])) is None
+    blob[0] ^= 0xFF
+    assert features.Batch.loads(bytes(blob)) is None
+    assert features.Batch.loads(b"") is None
+
+
+def test_a_merged_batch_orders_names_with_control_characters_as_the_parts_do():
+    # "@acme @lab" sorts right after "@acme" as a pair; the string order differs once a key holds a character
+    # below the space ("@acme\x01x"), so the merge falls back to comparing the names word by word
+    docs = [cluster.Doc(id="1", title="Rivals meet", text="Reporters met Acme Lab staff in the city on Monday evening."),
+            cluster.Doc(id="2", title="More news", text="Later the Acme\x01x team and Acme spoke to reporters in the city.")]
+    parts = _kept(docs, 1)
+    one = features.Batch.from_parts(parts)
+    two = features.Batch.from_parts(parts[:1]).merge(features.Batch.from_parts(parts[1:]))
+    assert one.names.keys == two.names.keys and "@acme\x01x" in one.names.keys
+    X, R, K = features.assemble(one, features.times(docs))
+    X2, R2, K2 = features.assemble(two, features.times(docs))
+    assert _same(X, X2) and _same(R, R2) and _same(K, K2)
