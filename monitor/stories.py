@@ -112,15 +112,16 @@ def _kept_parts(store: Store, kind: str, ids: Sequence[int], docs: Sequence[clus
     at = {} if kept is None else {i: k for k, (i, d) in enumerate(zip(kept.ids, kept.digests)) if want.get(i) == d}
     reuse = [k for k, i in enumerate(ids) if i in at]
     rest = [k for k, i in enumerate(ids) if i not in at]
-    found = {i: features.Parts.loads(blob) for i, blob in store.doc_parts(kind, {ids[k]: digests[k] for k in rest}).items()}
-    missing = [k for k in rest if found.get(ids[k]) is None]
+    stored = store.doc_parts(kind, {ids[k]: digests[k] for k in rest})
+    found = {i: p for i, blob in stored.items() if (p := features.Parts.loads(blob)) is not None}
+    missing = [k for k in rest if ids[k] not in found]
     made = (cluster.doc_parts if embed else features.doc_parts)([docs[k] for k in missing])
     for k, p in zip(missing, made):
         found[ids[k]] = p
     store.save_doc_parts(kind, [(ids[k], digests[k], p.dumps()) for k, p in zip(missing, made)], keep=ids)
     batch = features.Batch.from_parts([found[ids[k]] for k in rest], [ids[k] for k in rest], [digests[k] for k in rest],
                                       embeddings=embed)
-    if reuse:  # last run's rows, then the fresh ones: each id's row, in order
+    if reuse and kept is not None:  # last run's rows, then the fresh ones: each id's row, in order
         fresh = dict(zip(rest, range(len(kept), len(kept) + len(rest))))
         batch = kept.merge(batch).take([at[i] if i in at else fresh[k] for k, i in enumerate(ids)])
     store.save_doc_parts(f"{kind} batch", [(0, b"", batch.dumps())], keep=[0])
