@@ -21,7 +21,9 @@ shingle's text with crc32; format 2 took its permutations from datasketch's gene
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
+from typing import Sequence
 
 import numpy as np
 from datasketch import MinHashLSH
@@ -226,3 +228,47 @@ class DuplicateIndex:
             if sim >= self.threshold and sim > best_sim:
                 best, best_sim = key, sim
         return best
+
+
+@dataclass(frozen=True)
+class DuplicateStep:
+    """What to write for one new article, in order: its signature, and whether it is a copy of a stored
+    original (`original` set) or an earlier-dated copy that takes that original's place (`replaces`: the
+    original and its copies then point at this article, which stands for them all)."""
+
+    article: int
+    signature: bytes | None
+    original: int | None = None
+    replaces: bool = False
+
+
+def duplicate_steps(new: Sequence[tuple[int, str, str]], window: Sequence[tuple[int, bytes, str]]) -> list[DuplicateStep]:
+    """Near-copies among `new` (id, text, published; in time order) and against the stored originals of the
+    window (id, signature, published). A copy points at the earliest copy, which stands for them all: a copy
+    seen after a later-dated one takes its place as the original. Pure: the store writes the steps in order."""
+    index = DuplicateIndex()
+    new_ids = {a for a, _, _ in new}
+    published: dict[int, str] = {}
+    for article, sig, when in window:
+        if article not in new_ids:
+            index.add(article, sig)
+            published[article] = when
+    replaced: dict[int, int] = {}  # an indexed original -> the earlier copy that took its place
+    steps = []
+    for article, text, when in new:
+        sig = signature(text)
+        original = index.find(sig) if sig else None
+        while original in replaced:
+            original = replaced[original]
+        if original is None or original == article:
+            steps.append(DuplicateStep(article, sig))
+            if sig:
+                index.add(article, sig)
+                published[article] = when
+        elif when < published[original]:
+            steps.append(DuplicateStep(article, sig, original, replaces=True))
+            replaced[original] = article
+            published[article] = when
+        else:
+            steps.append(DuplicateStep(article, sig, original))
+    return steps

@@ -309,3 +309,30 @@ class Retry:
     attempts: int
     error: str
     at: datetime
+
+
+@dataclass(frozen=True)
+class WindowArticle:
+    """A relevant original of the window a run re-clusters, as the stories stage reads it."""
+
+    id: int
+    url: str
+    title: str
+    text: str  # its page's text, or else its feed summary
+    source: str
+    published: str  # ISO 8601 UTC, as stored
+    story: int | None
+
+
+@dataclass(frozen=True)
+class RefreshedStory:
+    """What recomputing one changed story writes: its headline, summary, facts and related stories."""
+
+    id: int
+    title: str
+    summary: str
+    summary_url: str | None
+    facts_json: str
+    related: tuple[int, ...]
+    first_published: str | None
+    last_published: str | None

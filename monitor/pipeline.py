@@ -106,7 +106,7 @@ def _build_site_if_needed(store: Store, config: Config, dirty: set[int], now: da
     from .site import build_site  # mkdocs and the page renderers: loaded only for a build
 
     # the site publishes excerpts only: the start of each text is enough, and keeps memory flat
-    stories = [s for s in store.stories("first_published IS NOT NULL", text_chars=2000) if any(a.relevant for a in s.articles)]
+    stories = [s for s in store.stories(dated=True, text_chars=2000) if any(a.relevant for a in s.articles)]
     build_site(
         stories, feeds, site_dir=config.site_dir, work_dir=_site_work_dir(config),
         title=config.site_title, now=now, base_url=config.site_url, changed=None if missing else dirty,
@@ -136,10 +136,10 @@ def export_articles(store: Store):
     outlet join its original's `urls` and `sources`), then the copies oldest first (`original` False, `copy_of`
     the original's URL), so every article carries the original-report / copy flag."""
     copies: dict[int, list] = {}
-    for a in store.articles("duplicate_of IS NOT NULL"):
+    for a in store.articles(copies=True):
         copies.setdefault(a.duplicate_of, []).append(a)
     url_of: dict[int, str] = {}
-    for a in store.articles("duplicate_of IS NULL"):
+    for a in store.articles(copies=False):
         url_of[a.id] = a.url
         urls = list(a.urls)
         sources = [a.source]

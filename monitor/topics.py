@@ -17,7 +17,7 @@ interchangeable and each word tolerates simple inflections (plural -s/-es/-ies, 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 from monitor.models import Topic
@@ -99,3 +99,14 @@ def relevance(title: str, text: str, topics: Sequence[Topic]) -> float:
 def is_relevant(score: float, topics: Sequence[Topic], threshold: float = RELEVANCE_THRESHOLD) -> bool:
     """True when `score` reaches `threshold`, or when no topics are configured (everything is relevant)."""
     return not topics or score >= threshold
+
+
+def recut(scores: Iterable[tuple[int, float, bool]], topics: Sequence[Topic], threshold: float) -> list[tuple[int, bool]]:
+    """The articles whose relevant flag changes under `threshold`: (id, relevant now) for each (id, score,
+    relevant before) that crosses it. Pure: the store writes the flips (and detaches the ones leaving)."""
+    out = []
+    for article, score, before in scores:
+        now = is_relevant(score, topics, threshold)
+        if now != bool(before):
+            out.append((article, now))
+    return out

@@ -10,6 +10,8 @@ from pathlib import Path
 from monitor.config import Config
 from monitor.store import Store
 
+from tests.db import db_rows
+
 LOREM = ("The harbour council of Velmora voted on Tuesday to open its new tide barrier to ships at night, "
          "ending a ban that had lasted since the barrier was built. Captains had asked for the change for years. "
          "The council said sensors on the barrier now track every ship and close the gates when a storm warning "
@@ -54,7 +56,7 @@ def published_articles(config: Config) -> dict[str, dict]:
 def stored_articles(config: Config) -> dict[str, dict]:
     """url -> the stored article row."""
     with Store.open(config.database) as store:
-        return {r["url"]: dict(r) for r in store.rows("SELECT * FROM articles")}
+        return {r["url"]: dict(r) for r in db_rows(store, "SELECT * FROM articles")}
 
 
 def feed_health(config: Config) -> dict[str, object]:

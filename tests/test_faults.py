@@ -19,11 +19,12 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-
 from monitor.config import load_config
 from monitor.loopback import Route
 from monitor.pipeline import run
 from monitor.store import Store
+
+from tests.db import db_rows
 
 from .sample import ARTICLES, serve_sample, write_config
 
@@ -340,7 +341,7 @@ def test_a_run_past_its_time_budget_leaves_the_rest_to_the_next_run(server, samp
     assert summary.seconds < 20  # the run did not wait for the slow pages
     with Store.open(config.database) as store:
         pending = {a.url.rsplit("/", 1)[1] for a in store.articles() if not a.extracted}
-        attempts = [r[0] for r in store.rows("SELECT attempts FROM articles")]
+        attempts = [r[0] for r in db_rows(store, "SELECT attempts FROM articles")]
     assert pending == {"pause-letter", "football-scouting"} and set(attempts) == {0}  # not counted as failures
     assert (config.site_dir / "index.html").exists()  # what was done is published
     for p in slow:

@@ -19,9 +19,8 @@ from email.utils import format_datetime
 from pathlib import Path
 
 import lxml.html
-import pytest
-
 import monitor.fetch
+import pytest
 from monitor import batch_fetch, charts, fact_finder, facts, outlet_pages, page_stage, render, scheduling, search, story_page
 from monitor.config import load_config
 from monitor.loopback import LoopbackServer, Route
@@ -314,7 +313,7 @@ def test_control_bidi_long_titles_guids_and_dates(hostile):
     keys = [(s["last_published"], s["id"]) for s in stories]
     assert keys == sorted(keys, reverse=True)
     with Store.open(config.database) as store:
-        assert store.rows("SELECT count(*) FROM entries WHERE feed_url LIKE '%nasty.rss'")[0][0] == 7
+        assert db_rows(store, "SELECT count(*) FROM entries WHERE feed_url LIKE '%nasty.rss'")[0][0] == 7
 
 
 def test_a_feed_of_50000_entries_stores_only_the_cap(hostile):
@@ -330,7 +329,7 @@ def test_runaway_page_is_bounded_and_keeps_the_feed_summary(hostile):
     runaway = next(a for u, a in articles.items() if u.endswith("/pages/runaway"))
     assert not runaway.extracted and runaway.summary == "The feed's own summary of the runaway page."
     with Store.open(config.database) as store:
-        row = store.rows("SELECT attempts, last_error FROM articles WHERE id = ?", (runaway.id,))[0]
+        row = db_rows(store, "SELECT attempts, last_error FROM articles WHERE id = ?", (runaway.id,))[0]
     assert row["attempts"] >= 1 and "extraction timed out after 2 s" in row["last_error"]
     nested = next(a for u, a in articles.items() if u.endswith("/pages/nested"))
     assert nested.title == "Deeply nested page" and (nested.extracted or nested.summary)
@@ -371,7 +370,7 @@ def test_private_addresses_are_refused_as_feeds_and_as_article_links(tmp_path, m
         assert "refused" in error or "invalid URL" in error, (url, error)
         assert health[url].next_due > datetime.now(timezone.utc)
     with Store.open(config.database) as store:
-        rows = store.rows("SELECT url, extracted, summary, last_error FROM articles")
+        rows = db_rows(store, "SELECT url, extracted, summary, last_error FROM articles")
     assert len(rows) == len(links)
     for row in rows:
         assert not row["extracted"] and row["summary"].startswith("Feed summary")
@@ -427,8 +426,8 @@ def test_slow_endless_lying_and_looping_servers_end_in_stored_errors(tmp_path, m
 
 # --- trust between sources: one feed or page cannot crash, hijack, pin or starve the others ------------------
 
-from .hostile_sources import (LOREM, article_page, feed_health, published_articles, rss_feed,  # noqa: E402
-                              stored_articles)
+from .db import db_rows  # noqa: E402
+from .hostile_sources import LOREM, article_page, feed_health, published_articles, rss_feed, stored_articles  # noqa: E402
 from .hostile_sources import write_config as write_trust_config  # noqa: E402
 
 T0 = datetime(2026, 11, 5, 9, 0, tzinfo=timezone.utc)
@@ -468,7 +467,7 @@ def test_lone_surrogates_are_dropped_at_every_parser_and_the_run_publishes(tmp_p
     assert one["summary"] == "Ships may pass after dark." and one["author"] == "Ana Reyes" and one["extracted"]
     assert not any(u.startswith(f"{base}/j/two") for u in stored)  # a link that is not text is not a link
     with Store.open(config.database) as store:
-        assert store.rows("SELECT guid FROM entries WHERE feed_url LIKE '%feed.json'")[0][0] == "one"
+        assert db_rows(store, "SELECT guid FROM entries WHERE feed_url LIKE '%feed.json'")[0][0] == "one"
         assert store.integrity_ok()
 
 
@@ -499,7 +498,7 @@ def test_a_page_cannot_claim_another_outlets_url(tmp_path, server):
     for path in ("/copy-a", "/copy-b"):  # the copies stay what they are: the attacker's, under their own URLs
         assert stored[evil + path]["source"] == "Harbour Leaks" and "secretly sold" in stored[evil + path]["text"]
     with Store.open(config.database) as store:
-        owners = dict(store.rows("SELECT url, article_id FROM article_urls"))
+        owners = dict(db_rows(store, "SELECT url, article_id FROM article_urls"))
     assert owners[f"{victim}/a"] == stored[f"{victim}/a"]["id"] and owners[f"{victim}/b"] == stored[f"{victim}/b"]["id"]
 
 
@@ -565,7 +564,7 @@ def test_a_feed_of_links_to_a_dripping_host_does_not_starve_the_others(tmp_path,
     assert all(stored_articles(config)[link]["extracted"] and link in shown for _, link in good)
     assert connections <= 8  # backed off after a few timeouts, not one deadline per link
     with Store.open(config.database) as store:
-        waiting = store.rows("SELECT count(*) FROM articles WHERE url LIKE 'http://127.0.0.2%' AND attempts = 0")[0][0]
+        waiting = db_rows(store, "SELECT count(*) FROM articles WHERE url LIKE 'http://127.0.0.2%' AND attempts = 0")[0][0]
     assert waiting >= 100  # left for the next run, not counted as failed attempts
     assert any("host left for the next run" in p for p in summary.problems)
 
@@ -787,7 +786,6 @@ def test_entity_declarations_hidden_behind_markup_in_the_prolog_are_refused(tmp_
 ], ids=["not-utf8", "surrogate-id", "deep-json", "long-number"])
 def test_monitor_cluster_refuses_hostile_lines_in_one_line(tmp_path, name, data, needle):
     from click.testing import CliRunner
-
     from monitor.cli import main
 
     path = tmp_path / f"{name}.jsonl"

@@ -4,9 +4,10 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-
 from monitor.errors import LockedError, StoreError
 from monitor.store import VERSION, RunLock, Store
+
+from tests.db import db_rows, db_write
 
 
 def test_new_database_is_wal_and_versioned(tmp_path):
@@ -19,13 +20,17 @@ def test_new_database_is_wal_and_versioned(tmp_path):
         assert store.db.execute("PRAGMA user_version").fetchone()[0] == VERSION
 
 
-def test_transaction_rolls_back_on_error(tmp_path):
+def test_a_write_that_fails_halfway_leaves_nothing_written(tmp_path):
+    from monitor.dedup import DuplicateStep
+
     with Store.open(tmp_path / "m.sqlite3") as store:
-        with pytest.raises(RuntimeError):
-            with store.transaction() as db:
-                db.execute("INSERT INTO feeds(url, name) VALUES ('https://a.example/f', 'A')")
-                raise RuntimeError("disk full, say")
-        assert store.rows("SELECT count(*) FROM feeds")[0][0] == 0
+        with db_write(store) as db:
+            db.execute("INSERT INTO articles(id, url, source, title, published, first_seen) VALUES "
+                       "(1, 'https://a.example/1', 'A', 'T', '2026-11-01T00:00:00+00:00', '2026-11-01T00:00:00+00:00')")
+        steps = [DuplicateStep(1, b"\x03sig"), DuplicateStep(2, b"\x03sig", original=99)]  # 99: no such article
+        with pytest.raises(Exception):
+            store.mark_duplicates(steps)
+        assert db_rows(store, "SELECT signature FROM articles")[0][0] is None  # the first step was rolled back
 
 
 def test_corrupt_file_is_refused_and_left_alone(tmp_path):
@@ -68,7 +73,7 @@ def test_second_lock_is_refused_at_once(tmp_path):
 
 def test_articles_can_be_read_with_only_the_start_of_their_text(tmp_path):
     with Store.open(tmp_path / "m.sqlite3") as store:
-        with store.transaction() as db:
+        with db_write(store) as db:
             db.execute(
                 "INSERT INTO articles(url, source, title, text, published, first_seen) VALUES "
                 "('https://a.example/1', 'A', 'T', ?, '2026-11-01T00:00:00+00:00', '2026-11-01T00:00:00+00:00')",

@@ -8,6 +8,8 @@ from monitor.folding import entry_record
 from monitor.models import Entry, Extracted, Feed, PageRecord, QueuedLink, ResolutionRecord, Retry
 from monitor.store import MIGRATIONS, VERSION, Store
 
+from tests.db import db_write
+
 T = datetime(2026, 11, 3, 9, 0, tzinfo=timezone.utc)
 A = Feed(url="https://harbourledger.example/feed.xml", name="Harbour Ledger")
 B = Feed(url="https://reposter.example/feed.xml", name="Reposter")
@@ -96,7 +98,7 @@ def test_a_resolved_link_moves_the_waiting_article_and_a_failure_waits(tmp_path)
 def test_mark_published_clears_dirty_stories_and_keeps_the_feed_health(tmp_path):
     with Store.open(tmp_path / "m.sqlite3") as store:
         assert store.site_feed_health() is None and not store.story_work_waiting()
-        with store.transaction() as db:
+        with db_write(store) as db:
             db.execute("INSERT INTO stories(id, slug, title, updated) VALUES (1, '1-a', 'A', ?)", (T.isoformat(),))
         assert store.story_work_waiting()  # a new story is dirty
         store.mark_published({1}, feed_health="abc")
@@ -126,7 +128,6 @@ def test_version_4_databases_get_their_feed_counts(tmp_path):
 
 def test_a_read_that_fails_inside_the_store_block_is_a_store_error_naming_the_file(tmp_path):
     import pytest
-
     from monitor.errors import StoreError
 
     with pytest.raises(StoreError, match="m.sqlite3: no such table"):

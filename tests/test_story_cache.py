@@ -7,11 +7,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import numpy as np
-
 from monitor import cluster, embeddings, features, stories
 from monitor.run_summary import RunSummary
 from monitor.store import Store
+
 from tests.coverage_cases import FIVE, OFF_TOPIC, RIVAL
+from tests.db import db_rows, db_write
 from tests.test_cluster import HELIX_A, HELIX_B, HELIX_JOBS, LETTER, NOISE
 
 DOCS = [*FIVE, *RIVAL, *OFF_TOPIC, HELIX_A, HELIX_B, HELIX_JOBS, LETTER, *NOISE]
@@ -68,7 +69,7 @@ def test_related_of_the_changed_stories_equals_related_over_all():
 
 
 def _store(store: Store, doc, ident: int) -> None:
-    with store.transaction() as db:
+    with db_write(store) as db:
         db.execute("INSERT INTO articles(id, url, source, title, text, published, published_has_time, extracted, relevant, "
                    "scored, first_seen) VALUES (?, ?, ?, ?, ?, ?, 1, 1, 1, 1, ?)",
                    (ident, f"https://{doc.source.split()[0].lower()}.example/{doc.id}", doc.source, doc.title, doc.text,
@@ -81,17 +82,17 @@ def test_a_run_reuses_what_it_kept_and_reads_a_changed_text_again(tmp_path):
         _store(store, a, 1)
         _store(store, off, 2)
         stories.assign_stories(store, RunSummary(), a.published + timedelta(hours=1))
-        story = dict(store.rows("SELECT id, story_id FROM articles"))
+        story = dict(db_rows(store, "SELECT id, story_id FROM articles"))
         assert story[1] != story[2]
-        kept = dict(store.rows("SELECT id, parts FROM doc_parts WHERE kind = 'article'"))
+        kept = dict(db_rows(store, "SELECT id, parts FROM doc_parts WHERE kind = 'article'"))
         assert set(kept) == {1, 2}
         # the off-topic page is extracted again and now carries the lab's report in another outlet's words
-        with store.transaction() as db:
+        with db_write(store) as db:
             db.execute("UPDATE articles SET title = ?, text = ? WHERE id = 2", (b.title, b.text))
         _store(store, late, 3)  # a new article: the window is clustered again
         stories.assign_stories(store, RunSummary(), late.published + timedelta(hours=1))
-        story = dict(store.rows("SELECT id, story_id FROM articles"))
-        now = dict(store.rows("SELECT id, parts FROM doc_parts WHERE kind = 'article'"))
+        story = dict(db_rows(store, "SELECT id, story_id FROM articles"))
+        now = dict(db_rows(store, "SELECT id, parts FROM doc_parts WHERE kind = 'article'"))
     assert story[2] == story[1] != story[3]
     assert now[1] == kept[1] and now[2] != kept[2]  # the unchanged article's parts reused, the changed one's made again
     assert sorted(now) == [1, 2, 3]

@@ -13,6 +13,8 @@ from monitor.loopback import LoopbackServer
 from monitor.pipeline import export_articles, run
 from monitor.store import Store
 
+from tests.db import db_rows, db_write
+
 from .story_sample import COPY, REPORTS, published, serve, write_config
 
 VANTOR = ["/harbour/vantor-audit", "/meadow/vantor-people", "/coastline/vantor-wire"]
@@ -143,7 +145,7 @@ def test_an_earlier_near_duplicate_takes_the_place_of_a_later_copy(server, tmp_p
 
 def _store_report(store: Store, path: str, when: datetime) -> int:
     outlet, title, _, paragraphs = REPORTS[path]
-    with store.transaction() as db:
+    with db_write(store) as db:
         return db.execute(
             "INSERT INTO articles(url, source, title, text, published, published_has_time, extracted, relevant, scored, "
             "first_seen) VALUES (?, ?, ?, ?, ?, 1, 1, 1, 1, ?)",
@@ -160,12 +162,12 @@ def test_articles_older_than_the_window_stay_as_anchors_of_their_story(tmp_path)
         a = _store_report(store, VANTOR[0], day0)
         b = _store_report(store, VANTOR[2], day0 + timedelta(days=3))
         stories.assign_stories(store, RunSummary(), day0 + timedelta(days=3, hours=1))
-        (sid,) = {r[0] for r in store.rows("SELECT story_id FROM articles")}
+        (sid,) = {r[0] for r in db_rows(store, "SELECT story_id FROM articles")}
         # five days on, the first report is outside the window (earlier than the new one minus 4 days)
         c = _store_report(store, VANTOR[1], day0 + timedelta(days=5))
         lo, _ = stories.story_window([day0 + timedelta(days=5)])
         assert lo > day0
         summary = RunSummary()
         stories.assign_stories(store, summary, day0 + timedelta(days=5, hours=1))
-        story_of = dict(store.rows("SELECT id, story_id FROM articles"))
+        story_of = dict(db_rows(store, "SELECT id, story_id FROM articles"))
     assert story_of == {a: sid, b: sid, c: sid} and summary.new_stories == 0 and summary.updated_stories == 1

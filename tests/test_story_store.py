@@ -8,6 +8,8 @@ import sqlite3
 from monitor.store import MIGRATIONS, Store
 from monitor.stories import _slug
 
+from tests.db import db_rows, db_write
+
 
 def _v1(path):
     db = sqlite3.connect(path)
@@ -25,12 +27,12 @@ def test_a_v1_database_is_migrated_and_keeps_its_stories(tmp_path):
     with Store.open(tmp_path / "m.sqlite3") as store:
         (story,) = store.stories()
         assert story.slug == "1-a" and [a.id for a in story.articles] == [1]
-        assert store.rows("SELECT merged_into FROM stories")[0][0] is None
+        assert db_rows(store, "SELECT merged_into FROM stories")[0][0] is None
         assert store.merged_stories() == []
 
 
 def plan(store: Store, sql: str, params=()) -> str:
-    return " | ".join(r[3] for r in store.rows("EXPLAIN QUERY PLAN " + sql, params))
+    return " | ".join(r[3] for r in db_rows(store, "EXPLAIN QUERY PLAN " + sql, params))
 
 
 def test_per_article_statements_use_indexes_not_a_scan(tmp_path):
@@ -48,7 +50,7 @@ def test_per_article_statements_use_indexes_not_a_scan(tmp_path):
 
 
 def test_merge_chains_resolve_to_the_last_survivor(tmp_path):
-    with Store.open(tmp_path / "m.sqlite3") as store, store.transaction() as db:
+    with Store.open(tmp_path / "m.sqlite3") as store, db_write(store) as db:
         for i in (1, 2, 3):
             db.execute("INSERT INTO stories(id, slug, title, updated) VALUES (?, ?, 't', 'x')", (i, f"{i}-t"))
         db.execute("UPDATE stories SET merged_into = 2 WHERE id = 3")

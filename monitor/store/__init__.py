@@ -199,8 +199,13 @@ class Store(FeedTables, PageTables, LinkTables, SiteTables, StoryTables, Tables)
                 found[row[0]].append(row[1])
         return found
 
-    def articles(self, where: str = "1", params: Sequence = (), *, with_urls: bool = True, text_chars: int | None = None) -> list[Article]:
-        """Articles matching `where`, oldest first; `text_chars` keeps only the start of each text (for excerpts)."""
+    def articles(self, *, copies: bool | None = None, story_ids: Sequence[int] | None = None, with_urls: bool = True,
+                 text_chars: int | None = None) -> list[Article]:
+        """Articles, oldest first: all, only the near-copies (`copies=True`) or only the originals (False), or
+        those of these stories; `text_chars` keeps only the start of each text (for excerpts)."""
+        where, params = {None: "1", True: "duplicate_of IS NOT NULL", False: "duplicate_of IS NULL"}[copies], list(story_ids or ())
+        if story_ids is not None:
+            where += f" AND story_id IN ({marks(params)})" if params else " AND 0"
         columns = "*"
         if text_chars is not None:
             names = [r[1] for r in self.db.execute("PRAGMA table_info(articles)") if r[1] != "text"]
@@ -209,20 +214,23 @@ class Store(FeedTables, PageTables, LinkTables, SiteTables, StoryTables, Tables)
         urls = self.urls_of([r["id"] for r in rows]) if with_urls else {}
         return [_article(r, urls.get(r["id"], [r["url"]])) for r in rows]
 
-    def rows(self, sql: str, params: Sequence = ()) -> list[sqlite3.Row]:
-        return self.db.execute(sql, params).fetchall()
-
     # --- stories ----------------------------------------------------------------------------
 
-    def stories(self, where: str = "1", params: Sequence = (), *, text_chars: int | None = None) -> list[Story]:
-        """Stories with their articles (originals and syndicated copies), oldest article first."""
-        story_rows = self.db.execute(f"SELECT * FROM stories WHERE {where} ORDER BY id", params).fetchall()
+    def stories(self, ids: Sequence[int] | None = None, *, dated: bool = False, text_chars: int | None = None) -> list[Story]:
+        """Stories (all, or these ids; `dated`: only those with a dated article, the ones the site shows) with
+        their articles (originals and syndicated copies), oldest article first."""
+        where = "first_published IS NOT NULL" if dated else "1"
+        story_rows = []
+        for chunk in chunks(list(ids)) if ids is not None else [None]:
+            sql = f"SELECT * FROM stories WHERE {where}" + (f" AND id IN ({marks(chunk)})" if chunk is not None else "")
+            story_rows += self.db.execute(sql, chunk or ()).fetchall()
+        story_rows.sort(key=lambda r: r["id"])
         if not story_rows:
             return []
         by_story: dict[int, list[Article]] = {r["id"]: [] for r in story_rows}
         ids = list(by_story)
         for chunk in chunks(ids):
-            for article in self.articles(f"story_id IN ({marks(chunk)})", chunk, text_chars=text_chars):
+            for article in self.articles(story_ids=chunk, text_chars=text_chars):
                 by_story[article.story].append(article)
         stories = []
         for r in story_rows:
