@@ -37,8 +37,18 @@ def postgres_url(postgres_server):
     postgres_server.drop(url)
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(request, tmp_path):
+    """Where a store test's database is: a new SQLite file, then a new PostgreSQL database (the same test on
+    both backends)."""
+    if request.param == "sqlite":
+        return tmp_path / "m.sqlite3"
+    return request.getfixturevalue("postgres_url")
+
+
 def pytest_collection_modifyitems(items):
     """Every test that uses the PostgreSQL server is marked `postgres` (`-m "not postgres"` leaves them out)."""
     for item in items:
-        if "postgres_server" in getattr(item, "fixturenames", ()):
+        spec = getattr(item, "callspec", None)
+        if "postgres_server" in getattr(item, "fixturenames", ()) or (spec and spec.params.get("database") == "postgres"):
             item.add_marker(pytest.mark.postgres)

@@ -82,7 +82,7 @@ class PageTables(Tables):
 
 
 def _add_aliases(db: sqlite3.Connection, article_id: int, aliases: Sequence[str]) -> None:
-    db.executemany("INSERT OR IGNORE INTO article_urls(url, article_id) VALUES (?, ?)", [(a, article_id) for a in aliases])
+    db.executemany("INSERT INTO article_urls(url, article_id) VALUES (?, ?) ON CONFLICT DO NOTHING", [(a, article_id) for a in aliases])
 
 
 def _story_changed(db: sqlite3.Connection, article_id: int) -> None:
@@ -95,7 +95,7 @@ def _fold(db: sqlite3.Connection, source_id: int, target_id: int) -> None:
     # a feed that listed both now lists one article fewer (feeds.articles counts distinct articles)
     db.execute("UPDATE feeds SET articles = articles - 1 WHERE url IN (SELECT feed_url FROM entries WHERE article_id = ?) "
                "AND url IN (SELECT feed_url FROM entries WHERE article_id = ?)", (source_id, target_id))
-    db.execute("UPDATE OR IGNORE article_urls SET article_id = ? WHERE article_id = ?", (target_id, source_id))
+    db.execute("UPDATE article_urls SET article_id = ? WHERE article_id = ?", (target_id, source_id))
     db.execute("DELETE FROM article_urls WHERE article_id = ?", (source_id,))
     db.execute("UPDATE entries SET article_id = ? WHERE article_id = ?", (target_id, source_id))
     db.execute("UPDATE aggregator_links SET article_id = ? WHERE article_id = ?", (target_id, source_id))

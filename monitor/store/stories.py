@@ -41,7 +41,8 @@ class StoryTables:
         """Store (id, digest, parts) rows; with `keep`, forget the parts of every other id of this kind (a
         window's articles are the only ones clustered again)."""
         with self.transaction() as db:
-            db.executemany("INSERT OR REPLACE INTO doc_parts(kind, id, digest, parts) VALUES (?, ?, ?, ?)",
+            db.executemany("INSERT INTO doc_parts(kind, id, digest, parts) VALUES (?, ?, ?, ?) "
+                           "ON CONFLICT(kind, id) DO UPDATE SET digest = excluded.digest, parts = excluded.parts",
                            [(kind, i, d, p) for i, d, p in parts])
             if keep is not None:
                 db.execute("DELETE FROM doc_parts WHERE kind = ? AND id NOT IN (SELECT value FROM json_each(?))",
@@ -137,7 +138,7 @@ class StoryTables:
                     db.execute("UPDATE articles SET story_id = NULL WHERE id = ?", (article,))
                     db.execute("UPDATE articles SET story_id = NULL WHERE duplicate_of = ?", (article,))
                     db.execute("UPDATE stories SET dirty = 1 WHERE id = ?", (story,))
-            db.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", list(meta.items()))
+            db.executemany("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", list(meta.items()))
 
     # --- story assignment (monitor/identity.py decides) -------------------------------------
 
@@ -177,8 +178,8 @@ class StoryTables:
         with self.transaction() as db:
             new_ids = []
             for title in opened:
-                story_id = db.execute("INSERT INTO stories(slug, title, updated) VALUES (?, ?, ?)",
-                                      (f"new-{secrets.token_hex(8)}", title, now)).lastrowid
+                story_id = db.execute("INSERT INTO stories(slug, title, updated) VALUES (?, ?, ?) RETURNING id",
+                                      (f"new-{secrets.token_hex(8)}", title, now)).fetchone()[0]
                 db.execute("UPDATE stories SET slug = ? WHERE id = ?", (slug(story_id, title), story_id))
                 new_ids.append(story_id)
             for article, target in moves.items():
