@@ -1,4 +1,5 @@
-"""The SQLite store: feeds and their health, articles and their URLs, stories and their facts.
+"""The store: feeds and their health, articles and their URLs, stories and their facts, in a SQLite file or a
+PostgreSQL database (postgres.py: the same SQL and schema, translated where the two differ; docs/scale-out.md).
 
 The only module that speaks SQL. `Store` is one connection; its methods are grouped by area in mixins:
 feeds.py (feeds, their schedule and entries), pages.py (pages to fetch, extraction results, folding one
@@ -6,7 +7,7 @@ article into another), links.py (aggregator links), site.py (what the site publi
 tables); schema.py holds the schema and its migrations. WAL mode, every write in one short transaction,
 so a run killed at any moment leaves a consistent database and the next run carries on. No cursor is held
 across network waits: stages read, do I/O, then write. Overlapping runs are kept apart by `RunLock` (an
-flock on `<database>.lock`), not by SQLite.
+flock on `<database>.lock`; on PostgreSQL an advisory lock), not by the database's own locking.
 
 The state each stage leaves for the next (the contract between stages, in run order):
 
