@@ -85,7 +85,7 @@ class FeedTables(Tables):
         carrying their tags. `articles`: what each feed listed, so an article carried by two feeds counts for both."""
         tags = {f.url: f.tags for f in configured} if configured is not None else None
         out = []
-        for r in self.db.execute("SELECT * FROM feeds ORDER BY lower(name), name"):
+        for r in self.db.execute("SELECT * FROM feeds ORDER BY lower(name), rowid"):
             if tags is not None and r["url"] not in tags:
                 continue
             out.append(
@@ -116,7 +116,8 @@ def _add_entry(db: sqlite3.Connection, feed_url: str, entry: EntryRecord, now: s
     if entry.queue is not None:
         db.execute("INSERT INTO aggregator_links(link, feed_url, resolved_url, first_seen) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                    (entry.queue[0], feed_url, entry.queue[1], now))
-    row = db.execute(f"SELECT article_id FROM article_urls WHERE url IN ({marks(list(entry.aliases))})", entry.aliases).fetchone()
+    row = db.execute(f"SELECT article_id FROM article_urls WHERE url IN ({marks(list(entry.aliases))}) ORDER BY url LIMIT 1",
+                     entry.aliases).fetchone()
     created = 0
     if row:
         article_id = row[0]

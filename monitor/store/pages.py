@@ -27,7 +27,7 @@ class PageTables(Tables):
             "SELECT id, url, feed_url FROM articles WHERE extracted = 0 AND attempts < ? "
             "AND (next_attempt IS NULL OR next_attempt <= ? OR next_attempt > ?) "
             "AND id NOT IN (SELECT article_id FROM aggregator_links WHERE resolved_url IS NULL AND article_id IS NOT NULL) "
-            "ORDER BY published DESC LIMIT ?",
+            "ORDER BY published DESC, id DESC LIMIT ?",
             (max_attempts, iso(now), iso(stale_after), limit),
         ).fetchall()
         return [PendingPage(id=r[0], url=r[1], feed_url=r[2]) for r in rows]
