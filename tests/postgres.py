@@ -3,7 +3,8 @@
 `PostgresServer.start()` runs `initdb` into a new temporary folder and `pg_ctl start` on 127.0.0.1 at a
 free port (no Unix socket, trust authentication, fsync off: nothing in it outlives the session), then
 `stop()` shuts it down and removes the folder. PostgreSQL refuses to run as root, so as root the
-binaries run as the `postgres` system user (`runuser -u postgres --`) in a folder it owns.
+binaries run as the `postgres` system user (`runuser -u postgres --`) in a folder it owns. A watchdog (a
+shell loop) does the same if the test process dies without stopping it (killed, timed out).
 
 When MONITOR_TEST_POSTGRES_URL is set (e.g. by .ci/run), no server is started: that server is used, and
 its URL's database is only the one connected to for CREATE/DROP DATABASE.
@@ -17,6 +18,7 @@ from __future__ import annotations
 import itertools
 import os
 import pwd
+import shlex
 import shutil
 import socket
 import subprocess
@@ -66,6 +68,13 @@ class PostgresServer:
         self._run_as = run_as or []
         self._pg_ctl = pg_ctl
         self._names = itertools.count(1)
+        self._watchdog: subprocess.Popen | None = None
+        if folder is not None:
+            stop = shlex.join([*self._run_as, pg_ctl, "-D", str(folder / "data"), "-m", "immediate", "-w", "stop"])
+            self._watchdog = subprocess.Popen(
+                ["sh", "-c", f"while kill -0 {os.getpid()} 2>/dev/null; do sleep 2; done; {stop} >/dev/null 2>&1; "
+                             f"rm -rf {shlex.quote(str(folder))}"],
+                start_new_session=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     @classmethod
     def start(cls) -> "PostgresServer":
@@ -153,6 +162,9 @@ class PostgresServer:
         """Stop the server this started (not one given by MONITOR_TEST_POSTGRES_URL) and remove its folder."""
         if self._folder is None:
             return
+        if self._watchdog is not None:
+            self._watchdog.kill()
+            self._watchdog.wait()
         try:
             subprocess.run([*self._run_as, self._pg_ctl, "-D", str(self._folder / "data"), "-m", "immediate", "-w",
                             "stop"], capture_output=True, timeout=60)

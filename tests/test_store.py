@@ -128,6 +128,29 @@ def test_two_stores_opening_a_new_postgres_database_at_once_migrate_it_once(post
     assert db_rows(postgres_url, "SELECT value FROM meta WHERE key = 'schema_version'")[0][0] == str(VERSION)
 
 
+def test_postgres_write_transactions_take_turns_as_on_sqlite(postgres_url):
+    # BEGIN IMMEDIATE: a second store's write waits for the first's transaction to end (reads do not)
+    import threading
+    import time
+
+    with Store.open(postgres_url) as first, Store.open(postgres_url) as second:
+        done = threading.Event()
+        with first.transaction() as db:
+            db.execute("INSERT INTO meta(key, value) VALUES ('turn', 'first')")
+            writer = threading.Thread(target=lambda: (second.set_meta("turn", "second"), done.set()))
+            writer.start()
+            for _ in range(600):  # until the second is seen waiting for the write lock
+                if db_rows(postgres_url, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")[0][0]:
+                    break
+                time.sleep(0.05)
+            else:
+                raise AssertionError("the second write never waited")
+            assert not done.is_set()
+            assert db_rows(postgres_url, "SELECT count(*) FROM meta WHERE key = 'turn'")[0][0] == 0  # a read does not wait
+        writer.join(timeout=60)
+        assert done.is_set() and first.get_meta("turn") == "second"
+
+
 def test_newer_schema_is_refused(tmp_path):
     path = tmp_path / "m.sqlite3"
     Store.open(path).close()

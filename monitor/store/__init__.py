@@ -190,8 +190,7 @@ class Store(FeedTables, PageTables, LinkTables, SiteTables, StoryTables, Tables)
             if clash:
                 raise StoreError(f"{self.path}: not a monitor database (it has other tables); nothing was changed")
         while version < VERSION:
-            with self.transaction() as db:
-                dialect.lock_schema(db)
+            with self.transaction() as db:  # one writer at a time, on both backends
                 version = dialect.version(db)  # another process may have migrated meanwhile
                 if version >= VERSION:
                     break

@@ -3,8 +3,10 @@
 The store writes one set of SQL, in SQLite's spelling with `?` parameters. `Connection` gives the few
 methods of sqlite3.Connection the store calls (execute, executemany, close) on a psycopg connection, and
 rewrites each statement once (`translate`, cached): `?` becomes `%s` (every `%` doubled), SQLite's
-`INDEXED BY` hints are dropped (PostgreSQL's planner picks the partial indexes itself), `BEGIN IMMEDIATE`
-is `BEGIN`, and `json_each(?)` of a JSON list of ids is `json_array_elements_text`. Parameters are bound
+`INDEXED BY` hints are dropped (PostgreSQL's planner picks the partial indexes itself), and `json_each(?)`
+of a JSON list of ids is `json_array_elements_text`. `BEGIN IMMEDIATE` is `BEGIN` and a transaction-level
+advisory lock: as on SQLite, one write transaction at a time on a database (processes of one installation
+never interleave their read-then-write steps), while reads never wait. Parameters are bound
 on the client (psycopg's ClientCursor), as SQLite types them: by value, so `? IS NULL` needs no cast; a
 bool is stored as 0/1 like SQLite stores it. Rows are read by name or by position, as sqlite3.Row.
 
@@ -13,11 +15,11 @@ PostgreSQL's (INTEGER -> BIGINT, INTEGER PRIMARY KEY -> an identity column, REAL
 BLOB -> BYTEA, TEXT compared byte by byte (COLLATE "C"), as SQLite's BINARY collation does; a table
 without an integer key gets an identity `rowid`, SQLite's implicit one, which `ORDER BY rowid` reads;
 foreign keys to tables made later in the same step are added at its end). A new database runs the
-same migrations as a SQLite file; tests/test_store_backends.py compares the tables and columns both get.
+same migrations as a SQLite file; tests/test_store.py compares the tables, columns and indexes both get.
 The schema version is the meta row `schema_version` (SQLite's is PRAGMA user_version).
 
-Transactions run at PostgreSQL's default READ COMMITTED: one publisher at a time holds the run lock
-(`AdvisoryLock`, pg_try_advisory_lock), which plays the part of SQLite's one writer.
+Transactions run at PostgreSQL's default READ COMMITTED, serialised by that write lock; one publisher at
+a time holds the run lock (`AdvisoryLock`, pg_try_advisory_lock).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from .base import shown
 
 Error = psycopg.Error
 LOCK_KEYS = (0x6D6F6E69, 1)  # pg_try_advisory_lock(int, int): "moni", the run lock
+WRITE_KEYS = (0x6D6F6E69, 2)  # pg_advisory_xact_lock: every write transaction, one at a time
 
 
 # --- statements -------------------------------------------------------------------------------
@@ -47,8 +50,6 @@ def translate(sql: str) -> str:
     """One statement of the store, in PostgreSQL's spelling with psycopg's `%s` parameters."""
     sql = _INDEXED_BY.sub("", sql)
     sql = _JSON_IDS.sub("SELECT value::bigint FROM json_array_elements_text(?::json)", sql)
-    if sql.strip().upper() == "BEGIN IMMEDIATE":
-        return "BEGIN"
     out, quote = [], None
     for ch in sql:
         if ch == "%":
@@ -106,6 +107,9 @@ class Connection:
         self._conn = conn
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor:
+        if sql == "BEGIN IMMEDIATE":  # SQLite's: the write lock now, not at the first write
+            self._conn.execute("BEGIN")
+            return self._conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", WRITE_KEYS)
         return self._conn.execute(translate(sql), params)
 
     def executemany(self, sql: str, seq: Iterable[Sequence[Any]]) -> psycopg.Cursor:
@@ -218,10 +222,6 @@ class PostgresDialect:
 
     def statements(self, sql: str) -> list[str]:
         return schema_statements(sql)
-
-    def lock_schema(self, db: Connection) -> None:
-        """Two processes opening a new database: the second waits, then finds it migrated."""
-        db.execute("SELECT pg_advisory_xact_lock(?, ?)", (LOCK_KEYS[0], 0))
 
     def integrity_ok(self, db: Connection) -> bool:
         return db.execute("SELECT 1").fetchone()[0] == 1  # PostgreSQL checks its own pages; nothing to ask

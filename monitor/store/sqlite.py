@@ -21,8 +21,5 @@ class SqliteDialect:
     def statements(self, sql: str) -> list[str]:
         return [s for s in sql.split(";") if s.strip()]
 
-    def lock_schema(self, db: sqlite3.Connection) -> None:
-        pass  # BEGIN IMMEDIATE already keeps other writers out
-
     def integrity_ok(self, db: sqlite3.Connection) -> bool:
         return db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
