@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Awaitable, Callable
+from typing import Any, Awaitable, Callable
 
 from .config import Config
 from .errors import FetchError
@@ -19,7 +19,7 @@ FETCH_DEADLINE = 60.0  # seconds one request may take in all (httpx alone counts
 
 
 async def fetch_all(config: Config, requests: dict, deadline: float, progress: Callable[[int], object] = lambda n: None,
-                    *, then: Callable[[object, Response], Awaitable[object]] | None = None,
+                    *, then: Callable[[Any, Response], Awaitable[object]] | None = None,
                     max_connections: int = 100, guard: HostGuard | None = None) -> dict:
     """key -> Response (or what `then(key, response)` made of it) or FetchError for each `key: (url, get() options)`;
     what the deadline cuts off, and what `guard` stops, is left out."""
@@ -31,15 +31,17 @@ async def fetch_all(config: Config, requests: dict, deadline: float, progress: C
         async def guarded(url: str, options: dict):
             host = request_host(url)
             async with slots.setdefault(host, asyncio.Semaphore(config.per_host_connections)):
-                if not guard.allows(host):
+                if guard is not None and not guard.allows(host):
                     return None
                 started = time.monotonic()
                 try:
                     result = await fetcher.get(url, **options)
                 except FetchError as exc:
-                    guard.record(host, time.monotonic() - started, exc)
+                    if guard is not None:
+                        guard.record(host, time.monotonic() - started, exc)
                     raise
-                guard.record(host, time.monotonic() - started, None)
+                if guard is not None:
+                    guard.record(host, time.monotonic() - started, None)
                 return result
 
         async def one(key, url: str, options: dict) -> None:

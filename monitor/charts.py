@@ -1,7 +1,8 @@
 """Static SVG charts made at build time: a story's outlet meter, its coverage over time, the subject's volume.
 
 Pure functions of datetimes and counts. Every string that reaches the SVG is made here (numbers, dates
-and fixed words), never taken from feeds, and is escaped anyway. Colours come from CSS (`currentColor`
+and fixed words), never taken from feeds, and is escaped anyway; so the charts are markupsafe.Markup,
+which the page templates insert as they are. Colours come from CSS (`currentColor`
 and classes in site/overrides/assets/stylesheets/monitor.css) so the light and dark schemes both work.
 """
 
@@ -11,6 +12,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, timezone
 from html import escape
+
+from markupsafe import Markup
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
@@ -81,7 +84,7 @@ def _unit(step: timedelta) -> str:
 METER_SCALE = 10  # marks in a story's outlet meter: one per independent outlet, the tenth meaning "10 or more"
 
 
-def outlet_meter(outlets: int, *, scale: int = METER_SCALE) -> str:
+def outlet_meter(outlets: int, *, scale: int = METER_SCALE) -> Markup:
     """A row of `scale` marks, one filled per independent outlet: the same scale on every row, so a story of
     one outlet shows one mark whatever its number of articles. The filled and the empty marks are one path
     each: an archive month lists hundreds of rows, and every element costs the Markdown build time."""
@@ -98,18 +101,18 @@ def outlet_meter(outlets: int, *, scale: int = METER_SCALE) -> str:
     more = " or more" if outlets >= scale else ""
     label = f"{outlets} independent outlet{'s' if outlets != 1 else ''} on a scale of {scale}{more}"
     width = scale * (w + gap) - gap
-    return (f'<svg class="mn-meter-svg" viewBox="0 0 {width} {h}" width="{width}" height="{h}" role="img" '
+    return Markup(f'<svg class="mn-meter-svg" viewBox="0 0 {width} {h}" width="{width}" height="{h}" role="img" '
             f'aria-label="{escape(label)}"><title>{escape(label)}</title>{paths}</svg>')
 
 
 def bar_chart(data: Sequence[tuple[datetime, int]], step: timedelta, *, title: str, width: int = 480,
-              height: int = 150, css_class: str = "mn-chart") -> str:
+              height: int = 150, css_class: str = "mn-chart") -> Markup:
     """A labelled bar chart of counts per bucket: axis line, peak value, first/middle/last dates.
 
     Drawn 480 units wide with 13-unit labels: the CSS caps its width at 36rem, so labels are about 15 px on a
     wide screen and still 9 px or more on a 390 px phone (the SVG scales with the column)."""
     if not data:
-        return ""
+        return Markup()
     top, bottom, left = 16, 24, 34
     plot_h = height - top - bottom
     plot_w = width - left
@@ -134,17 +137,17 @@ def bar_chart(data: Sequence[tuple[datetime, int]], step: timedelta, *, title: s
                      f'{escape(_label(data[i][0], step))}</text>')
     total = sum(c for _, c in data)
     label = f"{title}: {total} articles, per {_unit(step)}"
-    return (f'<svg class="{escape(css_class)}" viewBox="0 0 {width} {height}" '
+    return Markup(f'<svg class="{escape(css_class)}" viewBox="0 0 {width} {height}" '
             f'role="img" aria-label="{escape(label)}"><title>{escape(label)}</title>{"".join(parts)}</svg>')
 
 
-def coverage_chart(times: Sequence[datetime]) -> str:
+def coverage_chart(times: Sequence[datetime]) -> Markup:
     """A story's articles per bucket, for its page."""
     step, data = buckets(times, max_buckets=36)
     return bar_chart(data, step, title="Articles about this story", height=120)
 
 
-def volume_chart(times: Sequence[datetime], *, now: datetime, days: int | None = 30) -> str:
+def volume_chart(times: Sequence[datetime], *, now: datetime, days: int | None = 30) -> Markup:
     """The subject's articles per day over the last `days` days (None: the whole history, weekly or monthly)."""
     if days is not None:
         end = now.astimezone(timezone.utc)
@@ -155,6 +158,6 @@ def volume_chart(times: Sequence[datetime], *, now: datetime, days: int | None =
         return bar_chart(data, DAY, title=f"Articles per day, last {days} days", height=110,
                          css_class="mn-chart mn-volume")
     if not times:
-        return ""
+        return Markup()
     step, data = buckets(times, max_buckets=60, end=max(max(times), now))
     return bar_chart(data, step, title="Articles over the whole archive", height=120, css_class="mn-chart mn-volume")

@@ -159,6 +159,7 @@ def check(config_path: str) -> None:
         click.echo(problem, err=True)
     if problems:
         sys.exit(2)
+    assert config is not None  # no problems: it loaded
     click.echo(f"{config_path}: ok ({len(config.feeds)} feeds, {len(config.topics)} topics)")
 
 

@@ -17,6 +17,15 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
+from ruamel.yaml.events import (
+    AliasEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+)
+from ruamel.yaml.parser import RoundTripParser
 
 from .errors import ConfigError
 from .models import Feed, Topic
@@ -77,19 +86,90 @@ def check_config(path: str | Path) -> tuple[Config | None, list[str]]:
     except (OSError, UnicodeDecodeError) as exc:
         return None, [f"{path}: cannot read: {exc}"]
     try:
-        shape = _shape_problem(raw, path)
-        if shape:
-            return None, [shape]
-        data = YAML(typ="rt").load(raw)
-    except YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        return None, [f"{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}"]
-    except RecursionError:  # the shape check should have caught it; never a traceback
-        return None, [f"{path}: not valid YAML: nested too deeply"]
+        data = _load_checked(raw)
+    except (YAMLError, RecursionError, _ShapeError):  # the message comes from the reading in two steps
+        data, problem = _load_in_two_steps(raw, path)
+        if problem:
+            return None, [problem]
     checker = _Checker(path)
     config = checker.config(data)
     return (None, checker.problems) if checker.problems else (config, [])
+
+
+def _load_in_two_steps(raw: str, path: Path) -> tuple[Any, str | None]:
+    """(document, None), or (None, its problem): the shape of the whole event stream is checked first, then the
+    document is loaded. A document that breaks a limit and is also not valid YAML is reported by the limit
+    unless the parser stops before it."""
+    try:
+        shape = _shape_problem(raw, path)
+        if shape:
+            return None, shape
+        return YAML(typ="rt").load(raw), None
+    except YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        return None, f"{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}"
+    except RecursionError:  # the shape check should have caught it; never a traceback
+        return None, f"{path}: not valid YAML: nested too deeply"
+
+
+class _ShapeError(Exception):
+    """The document's shape broke a limit of `_Shape`, found while it was being read."""
+
+
+class _Shape:
+    """The limits `_shape_problem` states, counted event by event: `see` returns the problem, if any."""
+
+    def __init__(self) -> None:
+        self.sizes: dict[str, int] = {}
+        self.open: list[tuple[str | None, int]] = []
+        self.total = 0
+
+    def see(self, event: Any) -> str | None:
+        """None, or the problem as "<line>: <what>" (the line 1-based)."""
+        if isinstance(event, AliasEvent):
+            self.total += self.sizes.get(event.anchor, 1)
+        elif isinstance(event, ScalarEvent):
+            self.total += 1
+            if event.anchor:
+                self.sizes[event.anchor] = 1
+        elif isinstance(event, (SequenceStartEvent, MappingStartEvent)):
+            self.total += 1
+            self.open.append((event.anchor, self.total))
+            if len(self.open) > MAX_NESTING:
+                return f"{event.start_mark.line + 1}: nested more than {MAX_NESTING} levels deep"
+        elif isinstance(event, (SequenceEndEvent, MappingEndEvent)) and self.open:
+            anchor, start = self.open.pop()
+            if anchor:
+                self.sizes[anchor] = self.total - start + 1
+        if self.total > MAX_NODES:
+            return (f"{event.start_mark.line + 1}: its aliases expand to more than {MAX_NODES:,} values "
+                    "(an anchor repeated inside anchors?)")
+        return None
+
+
+class _CheckedParser(RoundTripParser):
+    """ruamel's round-trip parser, each event checked by `_Shape` as the composer takes it: the whole stream
+    is seen, and found within the limits, before anything is constructed (the composer takes the last event,
+    the end of the stream, before it hands the document over)."""
+
+    def __init__(self, loader: Any) -> None:
+        super().__init__(loader)
+        self.shape = _Shape()
+
+    def get_event(self) -> Any:
+        event = super().get_event()
+        if self.shape.see(event):
+            raise _ShapeError()
+        return event
+
+
+def _load_checked(raw: str) -> Any:
+    """The document, read once: parsed, checked against the limits of `_shape_problem` and built. Raises
+    _ShapeError, YAMLError (or RecursionError) when it does not load; `_load_in_two_steps` then says why."""
+    yaml = YAML(typ="rt")
+    yaml.Parser = _CheckedParser
+    return yaml.load(raw)
 
 
 def _shape_problem(raw: str, path: Path) -> str | None:
@@ -97,29 +177,11 @@ def _shape_problem(raw: str, path: Path) -> str | None:
     deeper than MAX_NESTING (the composer recurses: 100,000 brackets ended in RecursionError), or aliases
     that expand to more than MAX_NODES values (a 600-byte "billion laughs" of anchors ran out of memory).
     Each alias counts as the size of what its anchor names."""
-    sizes: dict[str, int] = {}
-    open_: list[tuple[str | None, int]] = []
-    total = 0
+    shape = _Shape()
     for event in YAML(typ="rt").parse(raw):
-        kind = type(event).__name__
-        if kind == "AliasEvent":
-            total += sizes.get(event.anchor, 1)
-        elif kind == "ScalarEvent":
-            total += 1
-            if event.anchor:
-                sizes[event.anchor] = 1
-        elif kind in ("SequenceStartEvent", "MappingStartEvent"):
-            total += 1
-            open_.append((event.anchor, total))
-            if len(open_) > MAX_NESTING:
-                return f"{path}:{event.start_mark.line + 1}: nested more than {MAX_NESTING} levels deep"
-        elif kind in ("SequenceEndEvent", "MappingEndEvent") and open_:
-            anchor, start = open_.pop()
-            if anchor:
-                sizes[anchor] = total - start + 1
-        if total > MAX_NODES:
-            return (f"{path}:{event.start_mark.line + 1}: its aliases expand to more than {MAX_NODES:,} values "
-                    "(an anchor repeated inside anchors?)")
+        problem = shape.see(event)
+        if problem:
+            return f"{path}:{problem}"
     return None
 
 
@@ -219,6 +281,8 @@ class _Checker:
         seen: dict[str, int] = {}
         for i, item in enumerate(items):
             where = f"feeds[{i}]"
+            node: Any
+            key: Any  # where a problem with the URL is reported: the list's item, or the mapping's url key
             if isinstance(item, str):  # a bare URL is a convenient shorthand
                 item = {"url": item}
                 node, key = items, i

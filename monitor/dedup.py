@@ -249,9 +249,9 @@ def duplicate_steps(new: Sequence[tuple[int, str, str]], window: Sequence[tuple[
     index = DuplicateIndex()
     new_ids = {a for a, _, _ in new}
     published: dict[int, str] = {}
-    for article, sig, when in window:
+    for article, stored, when in window:
         if article not in new_ids:
-            index.add(article, sig)
+            index.add(article, stored)
             published[article] = when
     replaced: dict[int, int] = {}  # an indexed original -> the earlier copy that took its place
     steps = []

@@ -67,9 +67,9 @@ def embed(texts: Sequence[str]) -> np.ndarray:
     rows, cols = [], []
     for s in range(0, len(vocab), CHUNK):
         for k, enc in enumerate(m.tokenizer.encode_batch(vocab[s : s + CHUNK], add_special_tokens=False), s):
-            ids = [i for i, keep in zip(enc.ids, enc.attention_mask) if keep]
-            rows.extend([k] * len(ids))
-            cols.extend(ids)
+            tokens = [i for i, keep in zip(enc.ids, enc.attention_mask) if keep]
+            rows.extend([k] * len(tokens))
+            cols.extend(tokens)
     T = csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, np.clip(cols, 0, V - 1))), shape=(len(vocab), V))
     E = np.asarray((C @ T) @ m.embedding, dtype=np.float32)
     norms = np.linalg.norm(E, axis=1, keepdims=True)

@@ -79,7 +79,7 @@ def _words(doc: Doc) -> dict[str, str]:
 def _shared(found: list[dict[str, str]], weight) -> tuple[tuple[str, int], ...]:
     """Keys in 2+ docs, most docs first, then rarest in English; shown as the first doc wrote them."""
     counts = Counter(k for d in found for k in d)
-    shown = {}
+    shown: dict[str, str] = {}
     for d in found:
         for k, v in d.items():
             shown.setdefault(k, v)
@@ -94,8 +94,8 @@ def explain(docs: Sequence[Doc], labels: Sequence[int], ids: Sequence | None = N
     from monitor.cluster import signals  # cluster imports this module's caller, not this module
 
     ids = [d.id for d in docs] if ids is None else list(ids)
-    labels = np.asarray(labels)
-    members = [np.flatnonzero(labels == lab) for lab in range(int(labels.max()) + 1)] if len(labels) else []
+    by_label = np.asarray(labels)
+    members = [np.flatnonzero(by_label == lab) for lab in range(int(by_label.max()) + 1)] if len(by_label) else []
     if not any(len(m) > 1 for m in members):
         return []
     sig, _ = signals(docs)
@@ -109,7 +109,7 @@ def explain(docs: Sequence[Doc], labels: Sequence[int], ids: Sequence | None = N
         lex = (Xc @ Xc.T).toarray()[a, b]
         emb = (sig.E[idx] @ sig.E[idx].T)[a, b] if sig.E is not None else np.zeros(len(a))
         k = int(np.argmin(sim))
-        group = [docs[i] for i in idx]
+        group = [docs[int(i)] for i in idx]
         out.append(Explanation(
             story=lab + 1, ids=tuple(ids[i] for i in idx),
             names=_shared([_specific(d) for d in group], background.name_weight),

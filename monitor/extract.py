@@ -49,7 +49,7 @@ from .text import clean_text
 from .urls import absolute_url
 from .workers import WorkerPool
 
-MAX_BYTES = 5_000_000  # input beyond this is cut off before parsing
+MAX_BYTES = 5_000_000  # a page's size cap: the page stage fetches no more (decoded), and parsing reads no more
 MIN_TEXT = 150  # characters: less than this is a teaser, a login wall or an index page, not an article
 TEXT_MAX = 200_000
 MAX_LINKS = 100  # outbound links kept per article
@@ -101,7 +101,8 @@ def extract_page(html: bytes, *, url: str) -> Extracted:
         )
     except (ValueError, TypeError, lxml.etree.LxmlError, RecursionError) as exc:
         raise ExtractError(f"{url}: extraction failed ({type(exc).__name__}: {clean_text(str(exc), 120)})") from exc
-    paragraphs = _paragraphs(doc.body) if doc is not None and doc.body is not None else []
+    body = getattr(doc, "body", None)  # a trafilatura Document (None when it found nothing)
+    paragraphs = _paragraphs(body) if body is not None else []
     if sum(len(p) + 2 for p in paragraphs) < MIN_TEXT:  # before the metadata reads: an index page costs no more
         raise ExtractError(f"{url}: no article text found")
     nodes = _META_NODES(tree)
@@ -115,7 +116,7 @@ def extract_page(html: bytes, *, url: str) -> Extracted:
         raise ExtractError(f"{url}: no article text found")
     if published is None and meta.date:
         published, has_time = _parse_date(meta.date)
-    links = _links(doc.body, url)
+    links = _links(body, url)
     return Extracted(
         text=text[:TEXT_MAX],
         title=clean_text(meta.title, 500) or None,
@@ -327,9 +328,11 @@ class Extractor(WorkerPool):
         running: dict = {}
         todo = iter(pages)
 
+        pool = self._pool
+
         def schedule_next() -> None:
             for key, html, url in todo:
-                future = self._pool.schedule(_extract_task, args=(bytes(html[:MAX_BYTES]), url), timeout=self.timeout)
+                future = pool.schedule(_extract_task, args=(bytes(html[:MAX_BYTES]), url), timeout=self.timeout)
                 running[future] = (key, url)
                 future.add_done_callback(finished.put)
                 return

@@ -135,10 +135,9 @@ def _entry_records(store: Store, feed: Feed, parsed: ParsedFeed) -> list:
 
 def _record_failure(store: Store, feed: Feed, error: str, now: datetime, summary: RunSummary, *,
                     retry_after: float | None = None) -> None:
-    from .fetch import backoff_delay
 
     summary.feeds_failed += 1
     summary.problem("feed failed", url=feed.url, error=error.removeprefix(feed.url + ": "))
     failures = store.feed_failures(feed.url) + 1
-    delay = max(backoff_delay(failures, base=min(feed.interval, 1800)), retry_after or 0)
+    delay = max(scheduling.backoff_delay(failures, base=min(feed.interval, 1800)), retry_after or 0)
     store.record_feed_failure(feed.url, Retry(attempts=failures, error=error, at=now + timedelta(seconds=delay)), now=now)

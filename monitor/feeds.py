@@ -319,7 +319,8 @@ def _json_entry(item: dict, feed_url: str, now: datetime) -> Entry | None:
     published, has_time = _iso_date(item.get("date_published"), now)
     if published is None:
         published, has_time = _iso_date(item.get("date_modified"), now)
-    authors = item.get("authors") if isinstance(item.get("authors"), list) else [item.get("author")]
+    listed = item.get("authors")
+    authors = listed if isinstance(listed, list) else [item.get("author")]
     names = [plain_text(_str(a.get("name")), 100) for a in authors if isinstance(a, dict)]
     return Entry(
         link=link,

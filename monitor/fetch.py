@@ -3,7 +3,7 @@
 `Fetcher.get(url)` returns a `Response` (200 with a decoded body, or 304 for an unchanged resource) or
 raises `FetchError`; every httpx/httpcore/OS error is wrapped here, once. What it guards against:
 
-- SSRF: the host is resolved by our own httpcore network backend at connect time, every address is
+- SSRF: the host is resolved by our own httpcore network backend (monitor/transport.py) at connect time, every address is
   checked (`is_public_address` unless told otherwise) and the socket is connected to the checked IP,
   so DNS rebinding and odd spellings (`http://2130706433/`) cannot reach a private address. Redirects
   are followed by hand, each hop re-checked (scheme and address) and counted; https never redirects to
@@ -24,15 +24,11 @@ raises `FetchError`; every httpx/httpcore/OS error is wrapped here, once. What i
 from __future__ import annotations
 
 import asyncio
-import ipaddress
-import random
-import socket
+import ssl
 import time
 import zlib
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import partial
-from typing import AsyncIterable, AsyncIterator, Callable, Iterator
+from typing import Any, Callable, Iterator, TypeGuard
 
 import httpcore
 import httpx
@@ -41,6 +37,7 @@ from . import USER_AGENT
 from .dates import parse_datetime
 from .errors import FetchError
 from .scheduling import MAX_HINT
+from .transport import AddressRefused, GuardedBackend, GuardedTransport, IPAddress, is_public_address
 
 try:  # brotli is optional: "br" is advertised (and decoded) only with a decoder that can bound its output
     import brotli as _brotli
@@ -66,7 +63,6 @@ if not _bounded_brotli():
     _brotli = None
 
 _BROTLI_ERRORS = (_brotli.error,) if _brotli is not None else ()
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 ACCEPT_ENCODING = "gzip, deflate" + (", br" if _brotli else "")
 ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, "
           "text/xml;q=0.9, text/html;q=0.8, */*;q=0.5")
@@ -89,31 +85,6 @@ class Response:
 
 
 # ---------------------------------------------------------------- pure helpers
-
-
-def is_public_address(ip: str | IPAddress) -> bool:
-    """True only for global unicast addresses (IPv4-mapped and 6to4 IPv6 judged by the IPv4 inside)."""
-    ip = ipaddress.ip_address(ip)
-    if isinstance(ip, ipaddress.IPv6Address):
-        inner = ip.ipv4_mapped or ip.sixtofour
-        if inner is not None:
-            return is_public_address(inner)
-        if ip.is_site_local:
-            return False
-    return ip.is_global and not (
-        ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast or ip.is_reserved or ip.is_unspecified
-    )
-
-
-def backoff_delay(failures: int, *, base: float = 1800, cap: float = 86400, rng: random.Random | None = None) -> float:
-    """Seconds to wait after `failures` failures in a row: base*2**(failures-1), capped, times a jitter in [0.5, 1].
-
-    Never "gives up": a feed that failed a thousand times is still retried, at most `cap` seconds later.
-    """
-    if failures <= 0:
-        return 0.0
-    delay = cap if failures > 64 else min(cap, base * 2 ** (failures - 1))
-    return delay * (rng or random).uniform(0.5, 1.0)
 
 
 def parse_max_age(cache_control: str | None) -> int | None:
@@ -148,7 +119,7 @@ def parse_retry_after(value: str | None, *, now: float) -> float | None:
 def _inflater(encoding: str) -> Callable[[bytes], Iterator[bytes]] | None:
     """An incremental decoder for one Content-Encoding whose output comes in chunks of at most _CHUNK bytes."""
     if encoding in ("gzip", "x-gzip", "deflate"):
-        state = {"d": zlib.decompressobj(zlib.MAX_WBITS | (16 if "gzip" in encoding else 0)), "first": True}
+        state: dict[str, Any] = {"d": zlib.decompressobj(zlib.MAX_WBITS | (16 if "gzip" in encoding else 0)), "first": True}
 
         def inflate(data: bytes) -> Iterator[bytes]:
             while data:
@@ -180,142 +151,6 @@ def _inflater(encoding: str) -> Callable[[bytes], Iterator[bytes]] | None:
     return None
 
 
-# ---------------------------------------------------------------- the address guard
-
-
-class AddressRefused(Exception):
-    """Raised at connect time when the resolved address is not allowed; wrapped into FetchError by get()."""
-
-    def __init__(self, host: str, ip: str):
-        super().__init__(f"refused: {ip} is a private/loopback address")
-        self.host, self.ip = host, ip
-
-
-class _GuardedBackend(httpcore.AsyncNetworkBackend):
-    """Resolve the host ourselves, check every address with `policy`, connect to a checked IP.
-
-    TLS still uses the URL's hostname for SNI and certificate checks (httpcore passes it to start_tls).
-    """
-
-    def __init__(self, policy: Callable[[IPAddress], bool], *, resolvers: int = 16):
-        self._policy = policy
-        self._inner = httpcore.AnyIOBackend()
-        self._resolvers = resolvers
-        self._executor: ThreadPoolExecutor | None = None  # asyncio's default pool has only cpu+4 threads
-
-    def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = None
-
-    async def _resolve(self, host: str, port: int, timeout: float | None) -> list[str]:
-        try:
-            return [str(ipaddress.ip_address(host))]  # a canonical literal needs no lookup
-        except ValueError:
-            pass
-        try:
-            async with asyncio.timeout(timeout):
-                if self._executor is None:
-                    self._executor = ThreadPoolExecutor(self._resolvers, thread_name_prefix="monitor-dns")
-                infos = await asyncio.get_running_loop().run_in_executor(
-                    self._executor, partial(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM))
-        except TimeoutError as exc:
-            raise httpcore.ConnectTimeout(f"resolving {host} timed out") from exc
-        except OSError as exc:
-            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
-        return list(dict.fromkeys(info[4][0].split("%", 1)[0] for info in infos))
-
-    async def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
-        ips = await self._resolve(host, port, timeout)
-        for ip in ips:  # refuse the host if ANY of its addresses is refused: no mixed public/private records
-            if not self._policy(ipaddress.ip_address(ip)):
-                raise AddressRefused(host, ip)
-        error: Exception = httpcore.ConnectError(f"no address for {host}")
-        for ip in ips:
-            try:
-                return await self._inner.connect_tcp(ip, port, timeout, local_address, socket_options)
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                error = exc
-        raise error
-
-    async def connect_unix_socket(self, path, timeout=None, socket_options=None):
-        raise httpcore.ConnectError("unix sockets are not allowed")
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
-
-
-# httpcore's errors as httpx's, most specific first (httpx.AsyncHTTPTransport maps them the same way).
-_HTTPCORE_ERRORS: tuple[tuple[type[Exception], type[httpx.HTTPError]], ...] = (
-    (httpcore.ConnectTimeout, httpx.ConnectTimeout), (httpcore.ReadTimeout, httpx.ReadTimeout),
-    (httpcore.WriteTimeout, httpx.WriteTimeout), (httpcore.PoolTimeout, httpx.PoolTimeout),
-    (httpcore.TimeoutException, httpx.TimeoutException), (httpcore.ConnectError, httpx.ConnectError),
-    (httpcore.ReadError, httpx.ReadError), (httpcore.WriteError, httpx.WriteError),
-    (httpcore.NetworkError, httpx.NetworkError), (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
-    (httpcore.LocalProtocolError, httpx.LocalProtocolError), (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
-    (httpcore.ProtocolError, httpx.ProtocolError), (httpcore.ProxyError, httpx.ProxyError),
-)
-
-
-def _as_httpx_error(exc: Exception) -> Exception:
-    for core, mapped in _HTTPCORE_ERRORS:
-        if isinstance(exc, core):
-            return mapped(str(exc))
-    return exc
-
-
-class _CoreStream(httpx.AsyncByteStream):
-    """A response body from httpcore, read with httpcore's errors raised as httpx's."""
-
-    def __init__(self, stream: AsyncIterable[bytes]):
-        self._stream = stream
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        try:
-            async for part in self._stream:
-                yield part
-        except Exception as exc:
-            mapped = _as_httpx_error(exc)
-            if mapped is exc:
-                raise
-            raise mapped from exc
-
-    async def aclose(self) -> None:
-        close = getattr(self._stream, "aclose", None)  # httpcore's stream has one; a plain iterable may not
-        if close is not None:
-            await close()
-
-
-class _GuardedTransport(httpx.AsyncBaseTransport):
-    """An httpx transport over our own httpcore pool (whose network backend is the address guard): the
-    public way to give httpx a network backend, as AsyncHTTPTransport takes none."""
-
-    def __init__(self, pool: httpcore.AsyncConnectionPool):
-        self._pool = pool
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if not isinstance(request.stream, httpx.AsyncByteStream):
-            raise TypeError("the guarded transport needs an async request body")
-        core_request = httpcore.Request(
-            method=request.method,
-            url=httpcore.URL(scheme=request.url.raw_scheme, host=request.url.raw_host, port=request.url.port,
-                             target=request.url.raw_path),
-            headers=request.headers.raw, content=request.stream, extensions=request.extensions,
-        )
-        try:
-            response = await self._pool.handle_async_request(core_request)
-        except Exception as exc:
-            mapped = _as_httpx_error(exc)
-            if mapped is exc:
-                raise
-            raise mapped from exc
-        return httpx.Response(status_code=response.status, headers=response.headers,
-                              stream=_CoreStream(response.stream), extensions=response.extensions)
-
-    async def aclose(self) -> None:
-        await self._pool.aclose()
-
-
 # ---------------------------------------------------------------- the fetcher
 
 
@@ -328,7 +163,7 @@ class Fetcher:
                  address_policy: Callable[[IPAddress], bool] | None = None, shards: int = 16):
         if address_policy is None:
             address_policy = (lambda ip: True) if allow_private_networks else is_public_address
-        self._backend = _GuardedBackend(address_policy, resolvers=min(32, max(4, max_connections // 4)))
+        self._backend = GuardedBackend(address_policy, resolvers=min(32, max(4, max_connections // 4)))
         self._per_host = max(1, per_host)
         self._global = asyncio.Semaphore(max(1, max_connections))
         self._hosts: dict[str, asyncio.Semaphore] = {}
@@ -341,7 +176,7 @@ class Fetcher:
         self._max_bytes = max_bytes
         self._max_redirects = max_redirects
         self._user_agent = user_agent
-        self._ssl = None
+        self._ssl: ssl.SSLContext | None = None
 
     async def __aenter__(self) -> "Fetcher":
         return self
@@ -363,7 +198,7 @@ class Fetcher:
         if client is None:
             if self._ssl is None:
                 self._ssl = httpx.create_ssl_context(trust_env=False)  # shared: building one costs ~10 ms
-            transport = _GuardedTransport(httpcore.AsyncConnectionPool(
+            transport = GuardedTransport(httpcore.AsyncConnectionPool(
                 ssl_context=self._ssl, max_connections=self._max_connections,
                 max_keepalive_connections=self._pool_keepalive, keepalive_expiry=5.0, http1=True, http2=False,
                 network_backend=self._backend,
@@ -541,8 +376,8 @@ async def _drain(response: httpx.Response) -> None:
         return
 
 
-def _header_safe(value: str | None) -> bool:
-    return bool(value) and len(value) < 1024 and value.isascii() and value.isprintable()
+def _header_safe(value: str | None) -> TypeGuard[str]:
+    return bool(value) and value is not None and len(value) < 1024 and value.isascii() and value.isprintable()
 
 
 def _short(exc: BaseException) -> str:

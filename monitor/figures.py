@@ -234,7 +234,7 @@ class _Reader:
         return None
 
     def _of_noun(self, i: int) -> tuple[str, int, str] | None:
-        j, run = i, []
+        j, run = i, list[int]()  # token indexes of the noun phrase so far
         while len(run) < 4 and j < len(self.toks):
             w = self.word(j)
             if w in ("'", "’") and self.word(j + 1) == "s" and run:
@@ -350,8 +350,8 @@ class _Reader:
                 k = j + 1
                 while self.word(k) in SKIP_AFTER_OF and k < j + 4:
                     k += 1
-                while self.number(k) is not None and k < j + 6:
-                    k = self.number(k)[1]
+                while k < j + 6 and (found := self.number(k)) is not None:
+                    k = found[1]
                 noun = self.noun(k, singular=True)
                 if noun:  # the span runs to the noun; reading goes on after the sign ("of the 14,000 experiments")
                     return self._fig("pct", _range(lo, hi, number_text) + "%", noun[0], first, noun[1], noun[2])[0], j

@@ -18,6 +18,7 @@ The rules (tests/test_hostile.py holds them to account):
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -88,13 +89,13 @@ def page_record(stored: StoredPage, page: Extracted, *, final_url: str, owner_of
     canonical = trusted_canonical(page.canonical_url, final_url)
     owner = owner_of(canonical) if canonical and canonical != stored.url else None
     published, has_time = page_date(stored, page, fetched_at)
-    common = dict(page=page, published=published, published_has_time=has_time, outlet=registrable_domain(final_url))
+    folded = PageRecord(article_id=stored.id, url=stored.url, aliases=tuple(with_canonical(final_url)), page=page,
+                        published=published, published_has_time=has_time, outlet=registrable_domain(final_url), fold_into=owner)
     if owner is not None and owner != stored.id:
-        return PageRecord(article_id=stored.id, url=stored.url, aliases=tuple(with_canonical(final_url)),
-                          fold_into=owner, **common)
+        return folded
     url = canonical if canonical else stored.url
     aliases = [final_url] + ([canonical] if canonical and canonical != stored.url else []) + with_canonical(final_url)
-    return PageRecord(article_id=stored.id, url=url, aliases=tuple(dict.fromkeys(aliases)), **common)
+    return dataclasses.replace(folded, url=url, aliases=tuple(dict.fromkeys(aliases)), fold_into=None)
 
 
 def page_date(stored: StoredPage, page: Extracted, fetched_at: datetime) -> tuple[datetime, bool]:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Hashable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 __all__ = ["Member", "Prior", "Identity", "decide"]
 
@@ -38,7 +38,7 @@ class Member:
     article: int
     story: int | None
     cluster: int
-    key: Hashable
+    key: Any  # comparable with the other members' keys
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class Prior:
     (any values that compare with each other; every story named by a Member needs one)."""
 
     id: int
-    first: Hashable
+    first: Any  # comparable with the other priors' values
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ limit ends the round; a resolved link is cached (never asked again), a failed on
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from datetime import datetime, timedelta
@@ -20,6 +19,7 @@ from .errors import FetchError, ResolveError
 from .logs import event
 from .models import Clock, QueuedLink, Retry
 from .run_summary import RunSummary
+from .scheduling import backoff_delay
 from .store import Store
 from .text import clean_text
 
@@ -37,6 +37,8 @@ def resolve_links(store: Store, config: Config, now: Clock, deadline: float, sum
     queued = store.queued_links(now=now(), max_attempts=MAX_RESOLVE_ATTEMPTS, limit=RESOLVE_PER_RUN)
     if not queued:
         return
+    import asyncio
+
     from .folding import resolution_record
 
     outcomes = asyncio.run(_resolve_all(config, queued, deadline))
@@ -59,6 +61,8 @@ def resolve_links(store: Store, config: Config, now: Clock, deadline: float, sum
 
 
 async def _resolve_all(config: Config, queued: Sequence[QueuedLink], deadline: float) -> dict[str, str | ResolveError]:
+    import asyncio
+
     from .aggregators import resolve
     from .batch_fetch import FETCH_DEADLINE
     from .fetch import Fetcher
@@ -84,7 +88,6 @@ async def _resolve_all(config: Config, queued: Sequence[QueuedLink], deadline: f
 
 
 def _record_failure(store: Store, link: QueuedLink, error: str, now: datetime) -> None:
-    from .fetch import backoff_delay
 
     attempts = link.attempts + 1
     retry = now + timedelta(seconds=backoff_delay(attempts, base=RESOLVE_RETRY_BASE, cap=86400))

@@ -162,7 +162,7 @@ class _Stderr(logging.StreamHandler):
         line.show(text)
 
     @property
-    def stream(self):  # type: ignore[override]
+    def stream(self):  # logging.StreamHandler sets it in __init__: here it is always the current sys.stderr
         return sys.stderr
 
     @stream.setter

@@ -333,7 +333,7 @@ def _insert_text(text: str, data: Any, feeds: Sequence[Feed]) -> str | None:
         if len(lines[i]) - len(lines[i].lstrip(" ")) <= dash_col:
             break
         end = i
-    mappings = [item for item in seq if isinstance(item, dict)]
+    mappings = [item for item in seq if isinstance(item, CommentedMap)]
     flow = not mappings or bool(mappings[-1].fa.flow_style())
     new_lines: list[str] = []
     for feed in feeds:

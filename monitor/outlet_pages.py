@@ -1,9 +1,10 @@
 """The outlets index and one page per outlet: its feeds and their health, its stories, its articles over time.
 
-Pure functions, like render.py, whose escaping they use. An outlet is not a feed: feeds whose configured
-names are the same once normalised (case, spacing, punctuation), or that are served from the same host,
-are one outlet. Articles belong to the outlet their `source` names; outlets seen only through aggregator
-feeds (a news-search feed names each item's outlet) get a page too, without feeds.
+Pure functions, like render.py, whose autoescaping templates they fill (templates/outlets_index.md and
+outlet.md). An outlet is not a feed: feeds whose configured names are the same once normalised (case,
+spacing, punctuation), or that are served from the same host, are one outlet. Articles belong to the
+outlet their `source` names; outlets seen only through aggregator feeds (a news-search feed names each
+item's outlet) get a page too, without feeds.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from datetime import datetime, timezone
 
 from monitor import charts
 from monitor.models import FeedStatus, Story, names_an_outlet
-from monitor.render import esc, fmt_when, front_matter, link, plural
+from monitor.render import plural, template
 from monitor.urls import registrable_domain
 
 STORIES_PER_PAGE = 50  # an outlet page lists its latest stories; the rest are in the archive
@@ -84,9 +85,10 @@ def group(feeds: Sequence[FeedStatus], stories: Sequence[Story]) -> list[Outlet]
     for s in sorted(stories, key=lambda s: (s.last_published, s.id), reverse=True):
         seen: set[int] = set()
         for a in s.articles:
-            o = by_key.get(name_key(a.source))
-            if o is None:
-                o = by_key[name_key(a.source)] = Outlet(name=a.source)
+            found = by_key.get(name_key(a.source))
+            if found is None:
+                found = by_key[name_key(a.source)] = Outlet(name=a.source)
+            o = found
             o.times.append(a.published)
             if id(o) not in seen:
                 seen.add(id(o))
@@ -126,71 +128,26 @@ def _worst(o: Outlet) -> tuple[str, str]:
 
 
 def index_md(outlets: Sequence[Outlet], paths: dict[int, str], *, feeds: int) -> str:
-    """Every outlet once: its feeds' health, its articles and stories, its latest story."""
-    own = [o for o in outlets if o.feeds]
-    seen = [o for o in outlets if not o.feeds]
-    ok = sum(1 for o in own if _worst(o)[0] == "mn-ok")
-
-    def row(o: Outlet) -> str:
-        cls, word = _worst(o)
+    """Every outlet once (templates/outlets_index.md): its feeds' health, its articles and stories, its latest story."""
+    def row(o: Outlet) -> tuple:
         last = o.stories[0] if o.stories else None
-        latest = f'<a href="../{esc(paths[last.id])}">{esc(last.title)}</a>' if last and last.id in paths else ""
-        badge = f'<span class="mn-badge {cls}">{esc(word)}</span>' if o.feeds else ""
-        return (f'<tr><th scope="row"><a href="{esc(o.slug)}.html">{esc(o.name)}</a> {badge}</th>'
-                f"<td>{len(o.feeds)}</td><td>{len(o.times)}</td><td>{len(o.stories)}</td><td>{latest}</td></tr>")
+        return (o, *_worst(o), last if last and last.id in paths else None)
 
-    def table(rows: Sequence[Outlet], caption: str) -> str:
-        return ('<div class="mn-table"><table><caption>' + caption + '</caption><thead><tr><th scope="col">Outlet</th>'
-                '<th scope="col">Feeds</th><th scope="col">Articles</th><th scope="col">Stories</th>'
-                f'<th scope="col">Latest story</th></tr></thead><tbody>{"".join(row(o) for o in rows)}</tbody></table></div>')
-
-    out = [front_matter("Outlets"), '<div class="mn-home"><h1>Outlets</h1>',
-           f'<p class="mn-lede">{plural(len(own), "outlet")} watched through {plural(feeds, "feed")}, {ok} healthy</p>']
-    if own:
-        out.append(table(own, "Outlets with their own feeds"))
-    if seen:
-        out.append('<h2 id="other-outlets">Outlets seen through aggregator feeds</h2>')
-        out.append(table(sorted(seen, key=lambda o: (-len(o.stories), o.name.lower())), "Outlets named by aggregator feeds"))
-    out += ["</div>", ""]
-    return "\n".join(out)
+    own = [o for o in outlets if o.feeds]
+    seen = sorted((o for o in outlets if not o.feeds), key=lambda o: (-len(o.stories), o.name.lower()))
+    return template("outlets_index.md", own=[row(o) for o in own], seen=[row(o) for o in seen], paths=paths, feeds=feeds,
+                    ok=sum(1 for o in own if _worst(o)[0] == "mn-ok"))
 
 
-def _feed_card(f: FeedStatus) -> str:
-    cls, word = health(f)
-    err = ""
-    if f.last_error:
-        label = "Last read" if f.last_error.startswith(PARTLY) and not f.failures else "Last error"
-        err = f'<dt>{label}</dt><dd>{esc(f.last_error)} <span class="mn-muted">({fmt_when(f.last_error_at)})</span></dd>'
-    return (f'<article class="mn-outlet"><h3>{esc(f.name or f.url)} <span class="mn-badge {cls}">{word}</span></h3>'
-            f'<p class="mn-outlet__url">{link(f.url, esc(f.url))}</p>'
-            f'<dl><dt>Articles</dt><dd>{f.articles}</dd><dt>Last success</dt><dd>{fmt_when(f.last_success)}</dd>{err}'
-            f'<dt>Next fetch</dt><dd>{fmt_when(f.next_due) if f.next_due else "at the next run"}'
-            + (f' <span class="mn-muted">(backing off after {plural(f.failures, "failure")})</span>' if f.failures else "")
-            + "</dd></dl></article>")
+def _error_label(f: FeedStatus) -> str:
+    return "Last read" if f.last_error and f.last_error.startswith(PARTLY) and not f.failures else "Last error"
 
 
 def outlet_md(o: Outlet, paths: dict[int, str], *, latest: datetime) -> str:
-    """One outlet: its feeds and their health, its articles over time, its latest stories."""
+    """One outlet (templates/outlet.md): its feeds and their health, its articles over time, its latest stories."""
     cls, word = _worst(o)
-    items = "".join(
-        f'<li><a href="../{esc(paths[s.id])}">{esc(s.title)}</a> <span class="mn-muted">'
-        f'{fmt_when(s.last_published)} · {plural(len(s.sources), "outlet")}</span></li>'
-        for s in o.stories[:STORIES_PER_PAGE] if s.id in paths)
-    out = [front_matter(o.name), '<div class="mn-home">',
-           f'<header class="mn-masthead"><h1>{esc(o.name)}</h1>'
-           f'<p class="mn-lede">{plural(len(o.times), "article")} in {plural(len(o.stories), "story", "stories")}'
-           + (f' · <span class="mn-badge {cls}">{esc(word)}</span>' if o.feeds else " · seen through aggregator feeds")
-           + ' · <a href="index.html">all outlets</a></p></header>']
-    if o.times:
-        out.append(f'<figure class="mn-figure">{charts.volume_chart(o.times, now=latest, days=None)}'
-                   "<figcaption>Articles by this outlet over time</figcaption></figure>")
-    if o.feeds:
-        out.append(f'<h2 id="feeds">{"Feed" if len(o.feeds) == 1 else "Feeds"}</h2>'
-                   f'<div class="mn-outlets">{"".join(_feed_card(f) for f in o.feeds)}</div>')
-    shown = min(len(o.stories), STORIES_PER_PAGE)
-    out.append('<h2 id="stories">Latest stories</h2>'
-               + (f'<p class="mn-muted">The latest {shown} of {len(o.stories)}; older ones are in the '
-                  '<a href="../archive/index.html">archive</a>.</p>' if len(o.stories) > shown else "")
-               + (f'<ul class="mn-outlet__latest">{items}</ul>' if items else "<p>No stories yet.</p>"))
-    out += ["</div>", ""]
-    return "\n".join(out)
+    return template("outlet.md", outlet=o, cls=cls, word=word, paths=paths,
+                    chart=charts.volume_chart(o.times, now=latest, days=None) if o.times else None,
+                    cards=[(f, *health(f), _error_label(f)) for f in o.feeds],
+                    listed=[s for s in o.stories[:STORIES_PER_PAGE] if s.id in paths],
+                    listed_of=min(len(o.stories), STORIES_PER_PAGE))

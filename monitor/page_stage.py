@@ -8,7 +8,6 @@ The fetcher and the extractor (trafilatura, worker processes) are imported only 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from datetime import timedelta
@@ -18,7 +17,7 @@ from .errors import ExtractError, FetchError
 from .logs import event
 from .models import Clock, Extracted, Report, Retry
 from .run_summary import RunSummary
-from .scheduling import HostGuard, fair_order, request_host
+from .scheduling import HostGuard, backoff_delay, fair_order, request_host
 from .store import Store
 
 log = logging.getLogger("monitor.ingest")  # the name operators' log filters know
@@ -26,7 +25,6 @@ log = logging.getLogger("monitor.ingest")  # the name operators' log filters kno
 MAX_PAGE_ATTEMPTS = 6  # then the entry keeps its feed title and summary for good
 PAGE_BATCH = 100
 PENDING_SCAN = 5  # pending pages read per run, in multiples of max_articles_per_run, before they are put in fair order
-PAGE_MAX_BYTES = 5_000_000
 PAGE_RETRY_MAX = 86400  # seconds: the longest wait before a failed page is tried again
 EXTRACT_TIMEOUT = 20.0  # seconds one page's extraction may run before its worker is killed
 
@@ -41,8 +39,10 @@ def fetch_and_extract_pages(store: Store, config: Config, now: Clock, deadline: 
     done: list[int] = []
     if not pending:
         return done
+    import asyncio
+
     from .batch_fetch import fetch_all
-    from .extract import Extractor
+    from .extract import MAX_BYTES, Extractor
     from .fetch import Response
 
     guard = HostGuard(per_host=config.per_host_connections)
@@ -53,7 +53,7 @@ def fetch_and_extract_pages(store: Store, config: Config, now: Clock, deadline: 
                 break
             batch = pending[start:start + PAGE_BATCH]
             guard.rebalance(hosts=len({request_host(p.url) for p in pending[start:]}), budget=deadline - time.monotonic())
-            requests = {p.id: (p.url, {"max_bytes": PAGE_MAX_BYTES}) for p in batch}
+            requests = {p.id: (p.url, {"max_bytes": MAX_BYTES}) for p in batch}
             pages = asyncio.run(fetch_all(config, requests, deadline, guard=guard))
             if len(pages) < len(batch):  # the time budget or the host guard left some: they stay pending
                 summary.unfinished = True
@@ -91,11 +91,6 @@ def _save(store: Store, article_id: int, page: Extracted, final_url: str, now: C
     return store.save_extraction(record)
 
 
-def retry_delay(attempts: int) -> float:
-    """Seconds before a page that failed `attempts` times is tried again: an hour, doubled each time, capped."""
-    return min(3600 * 2 ** (attempts - 1), PAGE_RETRY_MAX)
-
-
 def _record_failures(store: Store, failures: dict[int, str], now: Clock) -> None:
     if not failures:
         return
@@ -104,7 +99,7 @@ def _record_failures(store: Store, failures: dict[int, str], now: Clock) -> None
     retries = {}
     for aid, error in failures.items():
         n = attempts.get(aid, 0) + 1
-        retries[aid] = Retry(attempts=n, error=error, at=at + timedelta(seconds=retry_delay(n)))
+        retries[aid] = Retry(attempts=n, error=error, at=at + timedelta(seconds=backoff_delay(n, base=3600, cap=PAGE_RETRY_MAX)))
     store.record_page_failures(retries)
     for aid, error in failures.items():
         event(log, logging.INFO, "page kept from the feed", article=aid, error=error[:300])

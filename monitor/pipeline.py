@@ -18,7 +18,6 @@ asks the store first (indexed questions: what is due, pending, dirty) and import
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import hashlib
 import json
@@ -51,8 +50,12 @@ def run(config: Config, *, now: Clock = utcnow, report: Report | None = None, ex
             store.sync_feeds(config.feeds)
             due = feed_stage.due_feeds(store, config.feeds, now())
             summary.feeds_due = len(due)
-            results = asyncio.run(feed_stage.fetch_feeds(config, due, store, deadline, report, now=now(),
-                                                         workers=extract_workers)) if due else []
+            results = []
+            if due:
+                import asyncio  # like every stage's network code, only when there is something to fetch
+
+                results = asyncio.run(feed_stage.fetch_feeds(config, due, store, deadline, report, now=now(),
+                                                             workers=extract_workers))
             for feed, outcome in results:
                 feed_stage.store_feed_result(store, feed, outcome, now(), summary)
             if len(results) < len(due):
@@ -136,10 +139,10 @@ def export_articles(store: Store):
     """One dict per stored article: the originals oldest first (`original` True; a syndicated copy's URLs and
     outlet join its original's `urls` and `sources`), then the copies oldest first (`original` False, `copy_of`
     the original's URL), so every article carries the original-report / copy flag."""
-    copies: dict[int, list] = {}
+    copies: dict[int | None, list] = {}
     for a in store.articles(copies=True):
         copies.setdefault(a.duplicate_of, []).append(a)
-    url_of: dict[int, str] = {}
+    url_of: dict[int | None, str] = {}
     for a in store.articles(copies=False):
         url_of[a.id] = a.url
         urls = list(a.urls)

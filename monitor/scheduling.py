@@ -8,6 +8,7 @@ or uses more than its share of the time; what it stops waits, pending, for the n
 
 from __future__ import annotations
 
+import random
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -96,3 +97,14 @@ class HostGuard:
         if self.spent[host] > self.share:
             self._over_share.add(host)
             self.stopped.setdefault(host, f"used its share of the time ({self.share:.0f} connection-seconds)")
+
+
+def backoff_delay(failures: int, *, base: float = 1800, cap: float = 86400, rng: random.Random | None = None) -> float:
+    """Seconds to wait after `failures` failures in a row: base*2**(failures-1), capped, times a jitter in [0.5, 1].
+
+    Never "gives up": a feed that failed a thousand times is still retried, at most `cap` seconds later.
+    """
+    if failures <= 0:
+        return 0.0
+    delay = cap if failures > 64 else min(cap, base * 2 ** (failures - 1))
+    return delay * (rng or random).uniform(0.5, 1.0)

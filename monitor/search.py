@@ -19,8 +19,6 @@ import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
-from markupsafe import Markup
-
 from monitor import render
 from monitor.errors import BuildError
 from monitor.files import atomic_write
@@ -36,7 +34,6 @@ def record_html(story: Story) -> str:
     return render.template(
         "search_record.html", story=story, first_reported=render.fmt_when(t0),
         outlet_count=render.plural(len(story.sources), "outlet"),
-        outlets=Markup(render.outlet_list(story.sources, 6)),  # escaped name by name
         month=render.utc(t0).strftime("%Y-%m"), summary=render.words(story.summary, 120),
         articles=sorted(story.articles, key=lambda a: (a.published, a.id or 0)))
 
@@ -44,22 +41,7 @@ def record_html(story: Story) -> str:
 def page_md() -> str:
     """The search page: a form that site/overrides/assets/javascripts/search.js drives. Opened from disk
     (file://) the browser refuses to load the index, and the box says so and points to `monitor serve`."""
-    return "\n".join([
-        render.front_matter("Search"),
-        '<div class="mn-home mn-search" id="mn-search">'
-        "<h1>Search</h1>"
-        '<form class="mn-search__form" role="search" action="#">'
-        '<label for="mn-q">Search the stories</label>'
-        '<input id="mn-q" name="q" type="search" autocomplete="off" placeholder="Words in a headline, summary or outlet">'
-        '<label for="mn-outlet">Outlet</label><select id="mn-outlet"><option value="">All outlets</option></select>'
-        '<label for="mn-month">Month first reported</label><select id="mn-month"><option value="">All months</option></select>'
-        "</form>"
-        '<p id="mn-search-status" class="mn-search__status" role="status" aria-live="polite">'
-        "Search needs JavaScript; every story is also listed by month in the archive.</p>"
-        '<ol id="mn-results" class="mn-results"></ol>'
-        "</div>",
-        "",
-    ])
+    return render.template("search.md")
 
 
 class Indexing:

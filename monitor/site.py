@@ -2,13 +2,15 @@
 
     build_site(stories, feeds, site_dir=..., work_dir=..., title=..., now=...)
       1. render every small page (home, archive, outlets, search, about) and the story pages that may have
-         changed (monitor/render.py, outlet_pages.py, search.py, story_page.py: pure, escape every hostile string)
+         changed (monitor/render.py, outlet_pages.py, search.py, story_page.py: pure, through the autoescaping
+         templates of monitor/templates/)
       2. compare each page's Markdown with the hash kept in work_dir/state.json; nothing differs -> return
       3. mkdocs builds only the differing pages (plus the pages of the navigation) straight into a fresh
          folder next to site_dir; the unchanged pages are hard-linked into it from the published site
       4. the changed stories' search records are rewritten and Pagefind indexes them all (monitor/search.py);
          stories.json, feed.xml and sitemap.xml are written for ALL pages
-      5. the new folder is swapped with site_dir in one rename; the previous site stays whole until then
+      5. the new folder is swapped with site_dir in one rename (monitor/site_swap.py); the previous site stays
+         whole until then
 
 A full build (changed=None, a new template or code, or a site_dir that is not the one state.json describes)
 takes the same path with every page. docs/site.md explains the design.
@@ -17,17 +19,13 @@ takes the same path with every page. docs/site.md explains the design.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import dataclasses
 import hashlib
 import json
 import logging
 import os
-import posixpath
-import re
 import secrets
 import shutil
-import subprocess
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -36,7 +34,8 @@ from xml.etree import ElementTree as ET
 import yaml
 
 import monitor
-from monitor import charts, outlet_pages, render, search, story_page
+from monitor import charts, outlet_pages, render, search, site_swap, story_page
+from monitor.addresses import redirects, story_path
 from monitor.errors import BuildError
 from monitor.files import atomic_write as _write_atomic
 from monitor.models import FeedStatus, MergedStory, Story
@@ -51,46 +50,6 @@ HOME_STORIES = 50  # the latest stories on the home page (feeds.yaml home_storie
 FEED_MAX = 100  # Atom entries: the most recently updated stories
 NAV_PAGES = ("index.md", "archive/index.md", "outlets/index.md", "search.md", "about.md")  # built every time (the nav needs them)
 STATE_VERSION = 2  # 2: page files instead of folders (use_directory_urls: false), Pagefind search
-_SLUG_BAD = re.compile(r"[^a-z0-9]+")
-
-
-def story_path(story: Story | MergedStory) -> str:
-    """The story page's address, "stories/<slug>.html": the slug reduced to [a-z0-9-], stable for the story's
-    life. A file, not a folder, so that the site opened from disk (file://) opens pages, not folder listings."""
-    slug = _SLUG_BAD.sub("-", (story.slug or "").lower()).strip("-")[:100].strip("-")
-    return f"stories/{slug or f'story-{story.id}'}.html"
-
-
-def redirect_html(target: str, title: str, *, note: str = "This story was merged into another:") -> str:
-    """A page left at an address a story was published under: a refresh and a link to `target` (relative, so
-    that it also works opened from file:// and under any subpath)."""
-    return render.template("redirect.html", target=target, title=title, note=note)
-
-
-def folder_path(page: str) -> str:
-    """The address a page had before pages became files: "stories/<slug>.html" -> "stories/<slug>/index.html"."""
-    return page[:-len(".html")] + "/index.html"
-
-
-def redirects(merged: Sequence[MergedStory], by_id: dict[int, Story], paths: dict[int, str]) -> dict[str, str]:
-    """Every address a story was ever published under that is not its page now -> the redirect page to write there.
-
-    Slugs never change once a story opens (stories.py), so these are: the folder form of every page
-    (stories/<slug>/index.html, the addresses before pages became files), and the page of every story merged
-    into another, in both forms, pointing at the survivor."""
-    out: dict[str, str] = {}
-    live = set(paths.values())
-    for sid, page in paths.items():
-        out[folder_path(page)] = (page, by_id[sid].title, "This story's page moved:")
-    for m in merged:
-        survivor = by_id.get(m.into)
-        old = story_path(m)
-        if survivor is None or old in live:
-            continue
-        for address in (old, folder_path(old)):
-            out[address] = (paths[m.into], survivor.title, "This story was merged into another:")
-    return {address: redirect_html(posixpath.relpath(target, posixpath.dirname(address)), title, note=note)
-            for address, (target, title, note) in out.items()}
 
 
 def _write_redirects(new_dir: Path, pages: dict[str, str], old: dict[str, str], *, full: bool) -> dict[str, str]:
@@ -214,7 +173,8 @@ def _fingerprint(title: str, base_url: str | None, home_stories: int) -> str:
     h = hashlib.sha256(f"{STATE_VERSION}|{title}|{base_url}|{home_stories}".encode())
     h.update(f"{mkdocs.__version__}|{getattr(material, '__version__', '')}".encode())
     files = sorted(p for p in SITE_SRC.rglob("*") if p.is_file())
-    files += [Path(m.__file__) for m in (render, charts)] + [Path(__file__)]
+    files += [Path(str(m.__file__)) for m in (render, charts, story_page)] + [Path(__file__)]
+    files += sorted(p for p in (Path(render.__file__).parent / "templates").iterdir() if p.is_file())  # the pages' HTML
     for p in files:
         h.update(p.name.encode() + p.read_bytes())
     return h.hexdigest()[:32]
@@ -301,7 +261,7 @@ def build_site(stories: Sequence[Story], feeds: Sequence[FeedStatus], *, site_di
     story_md = {sid: paths[sid][:-len(".html")] + ".md" for sid in by_id}
     removed_ids = {int(k) for k in old_story_md} - set(by_id)
     todo = set(by_id) if full else {
-        sid for sid in by_id if sid in changed or old_story_md.get(str(sid)) != story_md[sid]}
+        sid for sid in by_id if sid in (changed or ()) or old_story_md.get(str(sid)) != story_md[sid]}
     touched = todo | removed_ids
     if touched and not full:
         todo |= {s.id for s in stories if touched.intersection(s.related)}
@@ -329,7 +289,7 @@ def build_site(stories: Sequence[Story], feeds: Sequence[FeedStatus], *, site_di
     new_dir = site_dir.parent / f".{site_dir.name}.tmp-{token}"
     out = site_dir.parent / f".{site_dir.name}.tmp-{token}-out"  # same file system as new_dir: moves are renames
     stage = work_dir / f"stage-{token}"
-    _clean_leftovers(site_dir, work_dir)
+    site_swap.clean_leftovers(site_dir, work_dir)
     built = build | set(NAV_PAGES)
     indexing = None
     try:
@@ -341,7 +301,7 @@ def build_site(stories: Sequence[Story], feeds: Sequence[FeedStatus], *, site_di
         if full or not site_dir.is_dir():
             os.rename(out, new_dir)
         else:
-            _assemble(site_dir, out, new_dir, drop={_page_url(p) for p in removed})
+            site_swap.assemble(site_dir, out, new_dir, drop={_page_url(p) for p in removed})
         indexing.finish(new_dir)
         redirect_hashes = _write_redirects(new_dir, redirects(merged, by_id, paths),
                                            {} if full else state.get("redirects", {}), full=full)
@@ -353,7 +313,7 @@ def build_site(stories: Sequence[Story], feeds: Sequence[FeedStatus], *, site_di
         _write_sitemap(new_dir, sorted(_page_url(p) for p in all_pages), base_url)
         build_id = secrets.token_hex(8)
         _write_atomic(new_dir / ".monitor-build", build_id)
-        _swap(new_dir, site_dir)
+        site_swap.swap(new_dir, site_dir)
     except BuildError:
         raise
     except Exception as exc:  # mkdocs, theme and file-system failures all end here
@@ -376,17 +336,6 @@ def _for_publication(feed: FeedStatus) -> FeedStatus:
     Every page (and so the search index) gets feeds from here only."""
     return dataclasses.replace(feed, url=public_url(feed.url),
                                last_error=redact_urls(feed.last_error) if feed.last_error else feed.last_error)
-
-
-def _clean_leftovers(site_dir: Path, work_dir: Path) -> None:
-    """Remove the temporary folders of a build that was killed, and old sites not yet deleted."""
-    if site_dir.parent.is_dir():
-        for p in site_dir.parent.glob(f".{site_dir.name}.tmp-*"):
-            shutil.rmtree(p, ignore_errors=True)
-        for p in site_dir.parent.glob(f".{site_dir.name}.old-*"):
-            _remove_later(p)
-    for p in work_dir.glob("stage-*"):
-        shutil.rmtree(p, ignore_errors=True)
 
 
 def _mkdocs(pages: dict[str, str], built: set[str], *, stage: Path, out: Path, title: str,
@@ -421,31 +370,6 @@ def _mkdocs(pages: dict[str, str], built: set[str], *, stage: Path, out: Path, t
         config.plugins.on_shutdown()
 
 
-def _assemble(old: Path, out: Path, new: Path, *, drop: set[str]) -> None:
-    """Make `new` = the published site, hard-linked (`cp -al`: fast, no data copied), minus the pages that are
-    gone, with the freshly built files of `out` renamed over their links (a rename replaces the link; it never
-    writes into the file the published site shares)."""
-    try:
-        subprocess.run(["cp", "-al", str(old), str(new)], check=True, capture_output=True)
-    except (OSError, subprocess.CalledProcessError):
-        shutil.rmtree(new, ignore_errors=True)
-        shutil.copytree(old, new, copy_function=_link_or_copy)
-    for page in drop:
-        (new / page).unlink(missing_ok=True)
-    for root, _dirs, files in os.walk(out):
-        rel_root = Path(root).relative_to(out)
-        (new / rel_root).mkdir(parents=True, exist_ok=True)
-        for name in files:
-            os.replace(Path(root) / name, new / rel_root / name)
-
-
-def _link_or_copy(src: str, dst: str) -> None:
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copy2(src, dst)
-
-
 def _write_sitemap(new: Path, urls: list[str], base_url: str | None) -> None:
     for name in ("sitemap.xml", "sitemap.xml.gz"):
         (new / name).unlink(missing_ok=True)
@@ -456,40 +380,6 @@ def _write_sitemap(new: Path, urls: list[str], base_url: str | None) -> None:
     for u in urls:
         ET.SubElement(ET.SubElement(root, "url"), "loc").text = _url(u, base_url)
     _write_atomic(new / "sitemap.xml", ET.tostring(root, encoding="utf-8", xml_declaration=True))
-
-
-def _swap(new: Path, site_dir: Path) -> None:
-    """Put `new` in site_dir's place in one step (renameat2 RENAME_EXCHANGE), then delete the old site."""
-    if not site_dir.exists():
-        os.rename(new, site_dir)
-        return
-    old = site_dir.with_name(f".{site_dir.name}.old-{secrets.token_hex(4)}")
-    if _exchange(new, site_dir):
-        os.rename(new, old)  # `new` now holds the previous site
-    else:
-        os.rename(site_dir, old)
-        os.rename(new, site_dir)
-    _remove_later(old)
-
-
-def _remove_later(path: Path) -> None:
-    """Delete an old site in a detached `rm -rf` (10,000 folders take seconds the run need not wait for)."""
-    try:
-        subprocess.Popen(["rm", "-rf", "--", str(path)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL, start_new_session=True)
-    except OSError:
-        shutil.rmtree(path, ignore_errors=True)
-
-
-def _exchange(a: Path, b: Path) -> bool:
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        fn = libc.renameat2
-    except (OSError, AttributeError):
-        return False
-    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
-    at_fdcwd, rename_exchange = -100, 2
-    return fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
 
 
 def _update_sources(docs: Path, written: dict[str, str], removed: set[str]) -> None:

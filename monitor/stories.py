@@ -92,7 +92,7 @@ def assign_stories(store: Store, summary: RunSummary, now: datetime) -> None:
     decision = identity.decide(members, priors)
     title = {a.id: a.title for a in window}
     before = {m.article: m.story for m in members}
-    target = {**decision.existing, **{a: f"new:{k}" for a, k in decision.new.items()}}
+    target: dict[int, int | str] = {**decision.existing, **{a: f"new:{k}" for a, k in decision.new.items()}}
     opened = store.save_assignment(
         opened=[title[articles[0]] for articles in decision.opened],
         moves={a: s for a, s in target.items() if before[a] != s},
@@ -106,8 +106,8 @@ def _kept_parts(store: Store, kind: str, ids: Sequence[int], docs: Sequence[clus
     """Each doc's clustering parts: stored ones where its text is unchanged, the others made now and stored.
     Only these ids' parts are kept afterwards (the next run's window is this one's, an hour on)."""
     digests = {i: features.parts_digest(d) for i, d in zip(ids, docs)}
-    found = {i: features.Parts.loads(blob) for i, blob in store.doc_parts(kind, digests).items()}
-    missing = [k for k, i in enumerate(ids) if found.get(i) is None]
+    found = {i: p for i, blob in store.doc_parts(kind, digests).items() if (p := features.Parts.loads(blob)) is not None}
+    missing = [k for k, i in enumerate(ids) if i not in found]
     made = cluster.doc_parts([docs[k] for k in missing])
     for k, p in zip(missing, made):
         found[ids[k]] = p

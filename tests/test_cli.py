@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -44,3 +45,42 @@ def test_an_unexpected_error_inside_a_fetch_stops_the_run_loudly(server, tmp_pat
     monkeypatch.setattr(Fetcher, "get", broken)
     with pytest.raises(RuntimeError, match="transport internals changed"):
         run(config, extract_workers=0)
+
+
+# --- monitor cluster: JSON lines on stdin, one {"id", "story"} line out per article -------------------------
+
+
+def _lines(docs, ids) -> str:
+    return "".join(json.dumps({"id": i, "title": d.title, "text": d.text, "source": d.source, "url": f"https://news.example/{n}",
+                               "published": d.published.isoformat()}) + "\n" for n, (i, d) in enumerate(zip(ids, docs)))
+
+
+def test_cluster_reads_stdin_and_prints_one_story_line_per_article_in_input_order(cli):
+    from .coverage_cases import FIVE, OFF_TOPIC, RIVAL
+
+    docs = [FIVE[0], OFF_TOPIC[0], *FIVE[1:], RIVAL[0], OFF_TOPIC[1], RIVAL[1], OFF_TOPIC[2]]
+    ids = ["f1", 7, "f2", "f3", "f4", "f5", 101, "o2", 102, "o2"]  # ids as given: numbers stay numbers, twice is twice
+    text = _lines(docs, ids)
+    result = cli("cluster", "-", input=text[:400] + text[400:].replace("\n", "\n\n", 1))  # a blank line is skipped
+    assert result.exit_code == 0 and result.stderr == ""
+    assert [json.loads(line) for line in result.stdout.splitlines()] == [
+        {"id": "f1", "story": 1}, {"id": 7, "story": 2}, {"id": "f2", "story": 1}, {"id": "f3", "story": 1},
+        {"id": "f4", "story": 1}, {"id": "f5", "story": 1}, {"id": 101, "story": 3}, {"id": "o2", "story": 4},
+        {"id": 102, "story": 3}, {"id": "o2", "story": 5},
+    ]  # story numbers follow the input order of each story's first article
+    explained = cli("cluster", "--explain", "-", input=text)
+    assert explained.exit_code == 0 and explained.stdout == result.stdout  # stdout keeps its contract
+    notes = explained.stderr.splitlines()
+    assert [n.split(":")[0] for n in notes] == ["story 1", "story 3"]  # one line per story of two or more
+    assert notes[0].startswith("story 1: 5 articles (f1, f2, f3, f4, f5)") and "Mara Venn (5)" in notes[0]
+    assert notes[1].startswith("story 3: 2 articles (101, 102)") and "Corvex AI (2)" in notes[1]
+
+
+def test_cluster_refuses_a_line_without_an_id_and_prints_nothing(cli):
+    good = json.dumps({"id": "a", "title": "Floods close the coastal road"})
+    result = cli("cluster", "-", input=f"{good}\n{json.dumps({'title': 'No id here'})}\n")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr == "monitor: error: line 2: missing or invalid 'id'\n"
+    broken = cli("cluster", "-", input=good + "\n{not json\n")
+    assert broken.exit_code == 2 and broken.stdout == ""
+    assert broken.stderr.startswith("monitor: error: line 2: not valid JSON (") and broken.stderr.count("\n") == 1

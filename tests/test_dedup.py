@@ -1,6 +1,6 @@
 """Near-duplicates: syndicated copies merge, independent reports of one event do not."""
 
-from monitor.dedup import DuplicateIndex, signature, similarity
+from monitor.dedup import DuplicateIndex, DuplicateStep, duplicate_steps, signature, similarity
 
 GOLDEN_WIRE_SHA256 = "1523557cb330eb34"  # format 3 signature of WIRE, recorded once: it must never change
 
@@ -135,3 +135,19 @@ def test_a_database_signed_by_format_2_still_catches_copies_after_the_upgrade(se
     copy = exported[server.url("/wire/copy")]
     assert copy["original"] is False and copy["copy_of"] == original  # a copy, not a report of its own
     assert exported[original]["original"] is True
+
+
+def test_steps_point_a_later_copy_at_the_stored_original_and_sign_a_new_report():
+    stored = [(1, signature(WIRE), "2026-11-02T09:00:00+00:00")]
+    copy = "Metro Herald | Share this. " + WIRE
+    new = [(2, copy, "2026-11-02T12:00:00+00:00"), (3, OTHER_REPORT, "2026-11-02T13:00:00+00:00")]
+    steps = duplicate_steps(new, stored)
+    assert steps == [DuplicateStep(2, signature(copy), original=1), DuplicateStep(3, signature(OTHER_REPORT))]
+
+
+def test_an_earlier_dated_copy_takes_the_place_of_the_original_and_later_copies_follow_it():
+    stored = [(1, signature(WIRE), "2026-11-02T09:00:00+00:00")]
+    earlier = WIRE + " First published by the Toronto Wire."
+    later = "Reprinted. " + WIRE
+    new = [(5, earlier, "2026-11-02T07:00:00+00:00"), (6, later, "2026-11-02T15:00:00+00:00")]
+    assert [(s.article, s.original, s.replaces) for s in duplicate_steps(new, stored)] == [(5, 1, True), (6, 5, False)]

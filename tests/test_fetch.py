@@ -19,7 +19,8 @@ import pytest
 
 import monitor
 from monitor.errors import FetchError
-from monitor.fetch import Fetcher, Response, backoff_delay, is_public_address, parse_max_age, parse_retry_after
+from monitor.fetch import Fetcher, Response, is_public_address, parse_max_age, parse_retry_after
+from monitor.scheduling import backoff_delay
 from monitor.loopback import LoopbackServer, Route
 
 from .fetch_servers import (

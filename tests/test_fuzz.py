@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
+import html
 from html import escape
 
 import lxml.html
@@ -157,3 +158,12 @@ def test_one_real_build_over_everything_generated(tmp_path):
     assert any("Fuzz <b>monitor</b>" in t for t in texts)
     data = json.loads((tmp_path / "site" / "stories.json").read_text())
     assert len(data["stories"]) == len(stories)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(words, max_size=8).map(" ".join))
+def test_the_templates_escaping_is_inert_one_line_text_that_reads_back_as_the_input(text):
+    out = render.esc(text)
+    assert not set(out) & set("<>\"'`{}[]()|*_\\~\n\t\r") and "  " not in out
+    assert html.unescape(out) == " ".join(text.split())  # the same words, whitespace flattened
+    assert str(render.TEMPLATES.from_string("<p>{{ v }}</p>").render(v=text)) == f"<p>{out}</p>"  # the default

@@ -66,8 +66,10 @@ def write_config(tmp: Path, urls: list[str], *, extra: str = "") -> Path:
 
 # --- what the site may contain ------------------------------------------------------------------------
 
-_SOURCES = "\n".join(Path(m.__file__).read_text() for m in (render, story_page, charts, outlet_pages, search))
-# Every element and attribute the site's own templates write into a page's content (plus the heading
+_SOURCES = "\n".join([Path(m.__file__).read_text() for m in (render, story_page, charts, outlet_pages, search)]
+                     + [p.read_text() for p in sorted((Path(render.__file__).parent / "templates").iterdir())
+                        if p.suffix == ".md" or p.name.startswith("_")])  # the pages, not the redirects and search records
+# Every element and attribute the site's own templates (monitor/templates/, charts.py) write into a page's content (plus the heading
 # anchors mkdocs' toc extension adds). Hostile text must never add one.
 CONTENT_TAGS = {t.lower() for t in re.findall(r"<([a-zA-Z][a-zA-Z0-9]*)[\s>/]", _SOURCES)} | {"a", "p", "div"}
 CONTENT_ATTRS = {a.lower() for a in re.findall(r"[\s'\"]([a-zA-Z][a-zA-Z0-9:-]*)=[\"'{]", _SOURCES)} | {"href", "class", "id", "title", "data-search-exclude"}
@@ -1008,3 +1010,93 @@ def test_a_story_whose_figures_stall_loses_its_facts_not_the_run(tmp_path, monke
     assert "40 pilots" in json.dumps(fine["facts"])
     assert not any(stalled["facts"].values()), stalled["facts"]
     assert any("story facts timed out" in r.getMessage() and f"story={stalled['id']}" in r.getMessage() for r in caplog.records)
+
+
+# --- hostile values on every page type, from stories straight to build_site ----------------------------
+
+from monitor.models import Article, Evidence, Fact, FeedStatus, MergedStory, Story  # noqa: E402
+from monitor.site import build_site, story_path  # noqa: E402
+
+H_TITLE = '<script>alert("title")</script> Tunnel "vote" \' javascript:alert(1)'
+H_OUTLET = '<script>alert("outlet")</script> "Harbour" Gazette'
+H_QUOTE = '<script>alert("quote")</script> we said "no" javascript:alert(2)'
+H_SPEAKER = 'Dr "<b>Quill</b>"'
+H_SITE = 'Watch <script>alert("site")</script> "x"'
+H_NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
+_HOSTILE_WORDS = {"tunnel", "vote", "harbour", "gazette", "we", "said", "no", "quill", "javascript:alert"}  # after a quote
+
+
+def _hostile_stories() -> tuple[list[Story], list[FeedStatus], list[MergedStory]]:
+    def art(i: int, source: str, url: str, days_ago: float) -> Article:
+        return Article(url=url, title=H_TITLE, source=source, published=H_NOW - timedelta(days=days_ago), id=i,
+                       text=f"{H_QUOTE}, the spokesperson said.", relevant=True)
+
+    new = (art(1, H_OUTLET, "javascript:alert(3)", 1), art(2, "Plain Post", "https://plainpost.example/a", 0.9))
+    quote = Fact(kind="quote", key="q", text=H_QUOTE, outlets=(H_OUTLET, "Plain Post"), speaker=H_SPEAKER,
+                 evidence=(Evidence(H_OUTLET, "javascript:alert(4)", f"{H_QUOTE}, he said."),
+                           Evidence("Plain Post", "https://plainpost.example/a", f"{H_QUOTE}, she said.")))
+    stories = [Story(id=1, slug="tunnel-vote", title=H_TITLE, summary=f"{H_TITLE}.", articles=new, facts=(quote,),
+                     related=(2,)),
+               Story(id=2, slug="tunnel-vote-earlier", title=H_TITLE, summary="An earlier vote.",
+                     articles=(art(3, H_OUTLET, "data:text/html,<script>alert(5)</script>", 60),), related=(1,))]
+    feeds = [FeedStatus(url="javascript:alert(6)", name=H_OUTLET, last_error=H_TITLE, last_error_at=H_NOW, failures=1)]
+    return stories, feeds, [MergedStory(id=9, slug="old-tunnel-vote", into=1)]
+
+
+@pytest.fixture(scope="module")
+def hostile_site(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("hostile-site")
+    stories, feeds, merged = _hostile_stories()
+    build_site(stories, feeds, site_dir=tmp / "public", work_dir=tmp / "work", title=H_SITE, now=H_NOW,
+               merged=merged, home_stories=1)
+    slug = outlet_pages.group(feeds, stories)[0].slug
+    return tmp, stories, slug
+
+
+def _hostile_pages(stories, outlet_slug):
+    month = render.utc(stories[1].last_published).strftime("%Y-%m")
+    return {  # page -> what it must show as text
+        "index.html": [H_SITE, H_TITLE, H_OUTLET],
+        f"archive/{month}.html": [H_SITE, H_TITLE, H_OUTLET],
+        "archive/index.html": [H_SITE],
+        "outlets/index.html": [H_SITE, H_OUTLET, H_TITLE],
+        f"outlets/{outlet_slug}.html": [H_SITE, H_OUTLET, H_TITLE, "javascript:alert(6)"],
+        story_path(stories[0]): [H_SITE, H_TITLE, H_OUTLET, f"“{H_QUOTE}”", H_SPEAKER],
+        "about.html": [H_SITE],
+        "search.html": [H_SITE],
+        "stories/old-tunnel-vote.html": [H_TITLE],  # a merged story's redirect page
+    }
+
+
+@pytest.mark.parametrize("kind", ["home", "archive month", "archive index", "outlets", "outlet", "story", "about", "search",
+                                  "redirect", "search record"])
+def test_hostile_title_outlet_and_quote_reach_every_page_type_as_text(hostile_site, kind):
+    tmp, stories, slug = hostile_site
+    pages = list(_hostile_pages(stories, slug).items())
+    if kind == "search record":  # what Pagefind indexes: the same escaping
+        path, literals = tmp / "work" / "search" / story_path(stories[0]), [H_TITLE, H_OUTLET]
+    else:
+        page, literals = pages[["home", "archive month", "archive index", "outlets", "outlet", "story", "about", "search",
+                                "redirect"].index(kind)]
+        path = tmp / "public" / page
+    doc = lxml.html.fromstring(path.read_bytes())
+    text = " ".join(doc.text_content().split())
+    for literal in literals:
+        assert literal in text, (kind, literal)
+    for el in doc.iter():
+        if not isinstance(el.tag, str):
+            continue
+        assert el.tag != "script" or "alert(" not in (el.text or "") + (el.get("src") or ""), (kind, el.text)
+        for name, value in el.attrib.items():
+            assert not name.lower().startswith("on") and name not in _HOSTILE_WORDS, (kind, el.tag, name)  # no quote broke out
+            assert not _scheme_of(value).startswith(BAD_SCHEMES), (kind, el.tag, name, value)
+    if kind in ("story", "outlet"):  # the javascript: and data: links are shown as text, never linked
+        assert not [a for a in doc.iter("a") if "alert" in (a.get("href") or "")]
+    if kind == "story":
+        assert doc.xpath("string(//h1)") == H_TITLE and H_TITLE in doc.findtext(".//title")
+
+
+def test_the_hostile_site_is_inert_as_a_whole(hostile_site):
+    tmp, stories, slug = hostile_site
+    assert_site_inert(tmp / "public")
+    assert set(_hostile_pages(stories, slug)) <= {str(p.relative_to(tmp / "public")) for p in (tmp / "public").rglob("*.html")}

@@ -82,6 +82,27 @@ def test_a_feed_not_due_is_not_fetched(sample, server):
     assert summary.feeds_due == 0 and len(server.requests) == before
 
 
+IDLE_PROBE = """
+import sys
+from monitor.cli import main
+try:
+    main(["run", "--config", sys.argv[1], "--quiet"])
+except SystemExit as exit:
+    heavy = ["asyncio", "httpx", "feedparser", "trafilatura", "sklearn", "scipy", "numpy", "mkdocs", "wordllama"]
+    print(exit.code, *[name for name in heavy if name in sys.modules])
+"""
+
+
+def test_an_idle_run_loads_no_network_or_clustering_code_and_writes_nothing(sample):
+    run(sample, extract_workers=0)
+    database, site = sample.database.stat(), (sample.site_dir / "index.html").stat()
+    result = subprocess.run([sys.executable, "-c", IDLE_PROBE, str(sample.path)], capture_output=True, text=True, timeout=120)
+    assert result.stdout.split() == ["0"], result.stdout + result.stderr[-2000:]  # exit 0, none of them imported
+    after = sample.database.stat()
+    assert (after.st_size, after.st_mtime_ns) == (database.st_size, database.st_mtime_ns)
+    assert (sample.site_dir / "index.html").stat().st_mtime_ns == site.st_mtime_ns
+
+
 def test_broken_and_dead_feeds_do_not_stop_the_run(server, tmp_path):
     serve_sample(server)
     server.routes["/broken.xml"] = Route(b"<html><body><h1>Please verify you are human</h1></body></html>")
@@ -118,50 +139,55 @@ def test_unreachable_page_keeps_the_feed_entry_and_is_retried_later(server, tmp_
     assert letter.extracted and "build the brakes" in letter.text
 
 
-def test_export_prints_one_json_line_per_article(sample):
+def test_export_prints_one_json_line_per_article(sample, cli):
     run(sample, extract_workers=0)
-    result = monitor("export", "--config", str(sample.path))
-    assert result.returncode == 0, result.stderr
+    result = cli("export", "--config", sample.path)
+    assert result.exit_code == 0 and result.stderr == ""
     records = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(records) == 4
     for record in records:
         assert {"url", "urls", "title", "source", "author", "published", "text", "relevant", "story"} <= set(record)
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", record["published"]), record["published"]  # as stories.json
         assert record["url"] in record["urls"] or record["url"].split("?")[0] in record["urls"][0]
+    assert sorted(r["title"] for r in records) == sorted(title for _, title, *_ in ARTICLES.values())
     assert sum(r["relevant"] for r in records) == 3
     assert len({r["story"] for r in records if r["relevant"]}) == 2
 
 
-def test_cli_run_prints_summary_and_exits_zero_with_a_failed_feed(server, tmp_path):
+def test_cli_run_prints_summary_and_exits_zero_with_a_failed_feed(server, tmp_path, cli):
     serve_sample(server)
     server.routes["/down.xml"] = Route(b"oops", status=500)
     path = write_config(tmp_path, server, extra_feeds=["/down.xml"])
-    result = monitor("run", "--config", str(path), "--timings")
-    assert result.returncode == 0, result.stderr
-    assert "2 fetched, 0 not modified, 1 failed" in result.stderr
-    assert "feed failed url=" + server.url("/down.xml") + ' error="HTTP 500"' in result.stderr
-    assert "4 new articles" in result.stderr and "timings: feeds" in result.stderr
-    quiet = monitor("run", "--config", str(path), "--quiet")
-    assert quiet.returncode == 0 and quiet.stderr == ""  # nothing due, no problem: cron sends no mail
+    result = cli("run", "--config", path, "--timings")
+    assert result.exit_code == 0 and result.stdout == ""
+    lines = [line for line in result.stderr.splitlines() if not line.startswith("INFO ")]  # INFO: what each stage did
+    assert len(lines) == 4, lines
+    assert lines[0] == f'WARNING monitor.pipeline: feed failed url={server.url("/down.xml")} error="HTTP 500"'
+    assert re.fullmatch(r"monitor: feeds: 2 fetched, 0 not modified, 1 failed; 4 new articles \(0 duplicates merged, "
+                        r"0 pages kept from the feed\); stories: 2 new, 0 updated; site rebuilt; \d+\.\d s", lines[1]), lines[1]
+    assert lines[2] == f"site: {tmp_path / 'public' / 'index.html'}"
+    assert re.fullmatch(r"timings: feeds \d+\.\d\d s(, \w+ \d+\.\d\d s)+", lines[3]) and ", site " in lines[3], lines[3]
+    quiet = cli("run", "--config", path, "--quiet")
+    assert quiet.exit_code == 0 and quiet.stdout == quiet.stderr == ""  # nothing due, no problem: cron sends no mail
 
 
-def test_cli_bad_config_is_one_line_and_exit_2(tmp_path):
+def test_cli_bad_config_is_one_line_and_exit_2(tmp_path, cli):
     path = tmp_path / "feeds.yaml"
     path.write_text("feeds:\n  - url: file:///etc/passwd\n")
-    result = monitor("run", "--config", str(path))
-    assert result.returncode == 2
-    assert result.stderr.strip().count("\n") == 0
-    assert f"{path}:2: feeds[0].url" in result.stderr
+    result = cli("run", "--config", path)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr == f"monitor: error: {path}:2: feeds[0].url: 'file:///etc/passwd' is not an http(s) URL\n"
 
 
 def test_concurrent_run_is_refused_cleanly(sample):
+    # a real second process: the lock is between processes (cron starting a run while one is still going)
     with RunLock(sample.database):
         result = monitor("run", "--config", str(sample.path))
-    assert result.returncode == 75
-    assert "another monitor run is in progress" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 75 and result.stdout == ""
+    assert result.stderr == f"monitor: error: {sample.database}.lock: another monitor run is in progress; exiting\n"
 
 
-def test_run_killed_midway_is_completed_by_the_next_run(server, tmp_path):
+def test_run_killed_midway_is_completed_by_the_next_run(server, tmp_path, cli):
     serve_sample(server)
 
     def slow_page(handler):
@@ -187,13 +213,15 @@ def test_run_killed_midway_is_completed_by_the_next_run(server, tmp_path):
     assert db.execute("SELECT count(*) FROM articles").fetchone()[0] == 4  # entries were stored before the kill
     db.close()
     # the killed run's feeds are not due again, but its unfinished pages are carried over
-    result = monitor("run", "--config", str(path))
-    assert result.returncode == 0, result.stderr
+    result = cli("run", "--config", path)
+    assert result.exit_code == 0, result.stderr
+    assert "monitor: feeds: 0 fetched, 0 not modified, 0 failed; 0 new articles" in result.stderr
     with Store.open(config.database) as store:
         assert store.integrity_ok()
         articles = store.articles()
     assert len(articles) == 4 and all(a.extracted for a in articles)
-    assert (config.site_dir / "stories.json").exists()
+    stories = json.loads((config.site_dir / "stories.json").read_text())["stories"]
+    assert sorted(len(s["articles"]) for s in stories) == [1, 2]  # the Halcyon story of two outlets, the letter
 
 
 def test_best_published_prefers_a_time_of_day():

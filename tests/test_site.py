@@ -620,3 +620,17 @@ def test_serve_takes_a_site_dir_and_says_when_the_port_is_taken(built, tmp_path)
         done = subprocess.run([*cmd[:-1], str(port)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert done.stderr.strip() == f"monitor: error: port {port} on 127.0.0.1 is taken: stop what uses it or pass --port {port + 1}"
+
+
+def test_a_killed_builds_half_written_files_are_swept_and_the_records_kept(tmp_path):
+    from monitor import site_swap
+
+    site_dir, work = tmp_path / "public", tmp_path / "work"
+    records = work / "search" / "stories"
+    records.mkdir(parents=True)
+    (records / "1-a.html").write_text("<p>kept</p>")
+    (records / ".1-a.html.5f3c9e21.tmp").write_text("<p>half")  # atomic_write's temporary name, left by a kill
+    (tmp_path / f".{site_dir.name}.tmp-ab12").mkdir()
+    site_swap.clean_leftovers(site_dir, work)
+    assert sorted(p.name for p in records.iterdir()) == ["1-a.html"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["work"]

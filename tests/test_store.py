@@ -223,3 +223,13 @@ def test_a_store_killed_before_closing_leaves_no_clean_record(tmp_path):
     store = Store.open(path)  # as a run that is then killed: never closed
     assert not _CleanClose(path).path.exists()
     store.db.close()
+
+
+def test_statements_are_translated_for_postgres_once_each():
+    from monitor.store.postgres import translate
+
+    assert translate("SELECT ?3, ?1 FROM feeds WHERE name IS NOT ?3 AND title IS NOT NULL AND url IS ?") == (
+        "SELECT %s, %s FROM feeds WHERE name IS DISTINCT FROM %s AND title IS NOT NULL AND url IS NOT DISTINCT FROM %s",
+        (2, 0, 2, 3))
+    assert translate("SELECT '100%' FROM articles INDEXED BY articles_unscored WHERE scored = ?") == (
+        "SELECT '100%%' FROM articles WHERE scored = %s", None)

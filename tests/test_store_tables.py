@@ -135,3 +135,52 @@ def test_a_read_that_fails_inside_the_store_block_is_a_store_error_naming_the_da
     with pytest.raises(StoreError, match=re.escape(str(database)) + ": (no such table|relation .no_such_table. does not exist)"):
         with Store.open(database) as store:
             store.db.execute("SELECT * FROM no_such_table")
+
+
+def test_version_6_databases_upgrade_and_still_find_the_same_pages_and_links_to_fetch(tmp_path):
+    """Version 7 changed the indexes the pending pages and queued links are found by: an older file upgrades in
+    place and answers as before (what failed for good, or waits for its link, is not asked for)."""
+    path = tmp_path / "old.sqlite3"
+    db = sqlite3.connect(path)
+    for step in MIGRATIONS[:6]:
+        for part in step if isinstance(step, list) else [step]:
+            part(db) if callable(part) else db.executescript(part)
+    past, future = ((T + timedelta(hours=h)).isoformat() for h in (-1, 1))
+    db.executescript(f"""
+        INSERT INTO feeds(url, name) VALUES ('https://a.example/f', 'A'), ('https://news.google.com/f', 'G');
+        INSERT INTO articles(id, url, source, title, published, first_seen, extracted, attempts, next_attempt) VALUES
+            (1, 'https://a.example/new', 'A', 'New', '2026-11-03T08:00:00+00:00', '2026-11-03', 0, 0, NULL),
+            (2, 'https://a.example/failed', 'A', 'Failed for good', '2026-11-03T07:00:00+00:00', '2026-11-03', 0, 6, '{past}'),
+            (3, 'https://a.example/retry-now', 'A', 'Retry due', '2026-11-02T08:00:00+00:00', '2026-11-03', 0, 2, '{past}'),
+            (4, 'https://a.example/retry-later', 'A', 'Retry later', '2026-11-03T09:00:00+00:00', '2026-11-03', 0, 2, '{future}'),
+            (5, 'https://a.example/done', 'A', 'Extracted', '2026-11-03T06:00:00+00:00', '2026-11-03', 1, 0, NULL),
+            (6, 'https://news.google.com/a', 'G', 'Waits for its link', '2026-11-03T08:30:00+00:00', '2026-11-03', 0, 0, NULL),
+            (7, 'https://news.google.com/b', 'G', 'Its link failed for good', '2026-11-03T08:40:00+00:00', '2026-11-03', 0, 0, NULL);
+        INSERT INTO aggregator_links(link, feed_url, article_id, resolved_url, attempts, next_attempt, first_seen) VALUES
+            ('https://news.google.com/a', 'https://news.google.com/f', 6, NULL, 1, '{past}', '2026-11-03'),
+            ('https://news.google.com/b', 'https://news.google.com/f', 7, NULL, 8, '{past}', '2026-11-03'),
+            ('https://news.google.com/c', 'https://news.google.com/f', 5, 'https://a.example/done', 1, NULL, '2026-11-02');
+        PRAGMA user_version = 6;
+    """)
+    db.close()
+    with Store.open(path) as store:
+        assert store.db.execute("PRAGMA user_version").fetchone()[0] == VERSION
+        pending = store.pending_pages(now=T, max_attempts=6, stale_after=T + timedelta(days=2), limit=10)
+        assert [p.url for p in pending] == ["https://a.example/new", "https://a.example/retry-now"]  # newest first
+        assert [q.link for q in store.queued_links(now=T, max_attempts=8, limit=10)] == ["https://news.google.com/a"]
+
+
+def test_feed_names_follow_feeds_yaml_and_an_unchanged_feeds_yaml_writes_nothing(tmp_path):
+    with Store.open(tmp_path / "m.sqlite3") as store:
+        unnamed = Feed(url="https://quayside.example/rss")
+        store.sync_feeds([A, unnamed])
+        names = lambda: {f.url: f.name for f in store.feed_statuses()}  # noqa: E731
+        assert names() == {A.url: "Harbour Ledger", unnamed.url: "quayside.example"}
+        store.record_feed_ok(unnamed, [], title="Quayside Weekly", etag=None, last_modified=None, problem=None, now=T, next_due=T)
+        store.record_feed_ok(A, [], title="The Ledger", etag=None, last_modified=None, problem=None, now=T, next_due=T)
+        before = store.db.total_changes
+        store.sync_feeds([A, unnamed])
+        assert store.db.total_changes == before  # nothing to change: no row written
+        assert names() == {A.url: "Harbour Ledger", unnamed.url: "Quayside Weekly"}
+        store.sync_feeds([Feed(url=A.url), Feed(url=unnamed.url, name="Quayside")])  # names dropped / given
+        assert names() == {A.url: "The Ledger", unnamed.url: "Quayside"}

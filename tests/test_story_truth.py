@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from contextlib import ExitStack
 from html import escape
 from pathlib import Path
 
 import lxml.html
 import pytest
+from click.testing import CliRunner
 
+from monitor.cli import main
 from monitor.config import load_config
 from monitor.loopback import LoopbackServer, Route
 from monitor.pipeline import run
@@ -100,9 +100,8 @@ def built(tmp_path_factory):
             + "".join(f"  - url: {u}\n    name: {n}\n" for u, n in feeds), encoding="utf-8")
         cfg = load_config(config)
         run(cfg, extract_workers=0)
-        export = subprocess.run([sys.executable, "-m", "monitor.cli", "export", "--config", str(config)],
-                                capture_output=True, text=True, timeout=120)
-        assert export.returncode == 0, export.stderr
+        export = CliRunner().invoke(main, ["export", "--config", str(config)], catch_exceptions=False)
+        assert export.exit_code == 0, export.stderr
         data = json.loads((cfg.site_dir / "stories.json").read_text())
         (story,) = [s for s in data["stories"] if len(s["articles"]) == 4]
         doc = lxml.html.fromstring((cfg.site_dir / story["page"]).read_bytes())
@@ -214,13 +213,12 @@ def test_stories_json_has_exactly_the_documented_keys(built):
     assert story["facts"]["disputed"] and story["facts"]["agreed"] and story["primary_sources"]
 
 
-def test_the_demo_story_pages_read_figures_right_and_summaries_follow_the_rules(tmp_path):
+def test_the_demo_story_pages_read_figures_right_and_summaries_follow_the_rules(tmp_path, cli):
     """The bad cases the demo site showed: "27 operations" for 10^27, "14000", two facts for "$18bn" and
     "$18 billion", glued or first-person summaries, datelines."""
     site = tmp_path / "public"
-    result = subprocess.run([sys.executable, "-m", "monitor.cli", "demo", "--site-dir", str(site), "--workdir",
-                             str(tmp_path / "work"), "-q"], capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
+    result = cli("demo", "--site-dir", site, "--workdir", tmp_path / "work", "-q")
+    assert result.exit_code == 0, result.stderr
     stories = json.loads((site / "stories.json").read_text())["stories"]
     for s in stories:
         assert summary_problems(s["summary"]) == [], (s["title"], s["summary"])

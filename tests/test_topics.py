@@ -58,3 +58,11 @@ def test_word_boundaries_and_hyphen_space_tolerance():
 def test_empty_topics_make_everything_relevant():
     assert is_relevant(relevance("Anything at all", "", ()), ())
     assert is_relevant(0.0, [])
+
+
+def test_recut_names_only_the_articles_that_cross_the_threshold():
+    from monitor.topics import recut
+
+    scores = [(1, 0.9, True), (2, 0.9, False), (3, 0.2, True), (4, 0.2, False)]
+    assert recut(scores, TOPICS, 0.5) == [(2, True), (3, False)]
+    assert recut(scores, (), 0.5) == [(2, True), (4, True)]  # no topics: everything is relevant

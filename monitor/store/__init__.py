@@ -236,6 +236,7 @@ class Store(FeedTables, PageTables, LinkTables, SiteTables, StoryTables, Tables)
                 db.execute("INSERT INTO meta(key, value) VALUES ('installation_id', ?) ON CONFLICT DO NOTHING",
                            (f"{today}:{secrets.token_hex(8)}",))
             value = self.get_meta("installation_id")
+        assert value is not None  # just written, in this connection
         return value
 
     # --- articles ---------------------------------------------------------------------------
@@ -281,7 +282,7 @@ class Store(FeedTables, PageTables, LinkTables, SiteTables, StoryTables, Tables)
         ids = list(by_story)
         for chunk in chunks(ids):
             for article in self.articles(story_ids=chunk, text_chars=text_chars):
-                by_story[article.story].append(article)
+                by_story[article.story].append(article)  # type: ignore[index]  # chosen by story id: never None
         stories = []
         for r in story_rows:
             articles = by_story[r["id"]]

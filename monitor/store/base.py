@@ -10,17 +10,25 @@ import sqlite3
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, overload
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ..errors import StoreError
 
 
+@overload
+def iso(dt: datetime) -> str: ...
+@overload
+def iso(dt: None) -> None: ...
 def iso(dt: datetime | None) -> str | None:
     """How times are stored: ISO 8601 in UTC, to the second (text that sorts in time order)."""
     return dt.astimezone(timezone.utc).isoformat(timespec="seconds") if dt else None
 
 
+@overload
+def parse_iso(value: str) -> datetime: ...
+@overload
+def parse_iso(value: None) -> None: ...
 def parse_iso(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 

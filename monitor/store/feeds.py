@@ -18,15 +18,15 @@ from .base import Tables, chunks, iso, marks, parse_iso
 
 class FeedTables(Tables):
     def sync_feeds(self, feeds: Sequence[Feed]) -> None:
-        """Every configured feed has a row, named by feeds.yaml, else by its own title, else by its host."""
+        """Every configured feed has a row, named by feeds.yaml, else by its own title, else by its host. A row
+        whose name is already that is left alone: an hourly run with the same feeds.yaml writes nothing."""
+        name = "CASE WHEN ?3 IS NOT NULL THEN ?3 ELSE coalesce(feeds.title, feeds.name) END"
         with self.transaction() as db:
-            for feed in feeds:
-                fallback = feed.name or urlsplit(feed.url).hostname or feed.url
-                db.execute(
-                    "INSERT INTO feeds(url, name) VALUES (?, ?) ON CONFLICT(url) DO UPDATE SET "
-                    "name = CASE WHEN ? IS NOT NULL THEN ? ELSE coalesce(feeds.title, feeds.name) END",
-                    (feed.url, fallback, feed.name, feed.name),
-                )
+            db.executemany(
+                f"INSERT INTO feeds(url, name) VALUES (?1, ?2) ON CONFLICT(url) DO UPDATE SET name = {name} "
+                f"WHERE feeds.name IS NOT {name}",
+                [(feed.url, feed.name or urlsplit(feed.url).hostname or feed.url, feed.name) for feed in feeds],
+            )
 
     def feed_schedule(self) -> dict[str, datetime | None]:
         """feed url -> when it is next due (None: never fetched)."""

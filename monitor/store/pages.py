@@ -22,11 +22,12 @@ class PageTables(Tables):
     def pending_pages(self, *, now: datetime, max_attempts: int, stale_after: datetime, limit: int) -> list[PendingPage]:
         """Articles whose page is still to fetch, newest first: not extracted, fewer than `max_attempts` tries,
         and due (a retry time later than `stale_after` was set by a clock that jumped: due now). An aggregator's
-        item waiting for its link's resolution is not among them: its page is the aggregator's, not the article."""
+        item waiting for its link's resolution is not among them: its page is the aggregator's, not the article.
+        Indexes articles_to_fetch and aggregator_links_waiting: what failed for good is not read."""
         rows = self.db.execute(
-            "SELECT id, url, feed_url FROM articles WHERE extracted = 0 AND attempts < ? "
+            "SELECT id, url, feed_url FROM articles INDEXED BY articles_to_fetch WHERE extracted = 0 AND attempts < ? "
             "AND (next_attempt IS NULL OR next_attempt <= ? OR next_attempt > ?) "
-            "AND id NOT IN (SELECT article_id FROM aggregator_links WHERE resolved_url IS NULL AND article_id IS NOT NULL) "
+            "AND NOT EXISTS (SELECT 1 FROM aggregator_links l WHERE l.article_id = articles.id AND l.resolved_url IS NULL) "
             "ORDER BY published DESC, id DESC LIMIT ?",
             (max_attempts, iso(now), iso(stale_after), limit),
         ).fetchall()

@@ -2,13 +2,15 @@
 
 The store writes one set of SQL, in SQLite's spelling with `?` parameters. `Connection` gives the few
 methods of sqlite3.Connection the store calls (execute, executemany, close) on a psycopg connection, and
-rewrites each statement once (`translate`, cached): `?` becomes `%s` (every `%` doubled), SQLite's
-`INDEXED BY` hints are dropped (PostgreSQL's planner picks the partial indexes itself), and `json_each(?)`
-of a JSON list of ids is `json_array_elements_text`. `BEGIN IMMEDIATE` is `BEGIN` and a transaction-level
-advisory lock: as on SQLite, one write transaction at a time on a database (processes of one installation
-never interleave their read-then-write steps), while reads never wait. Parameters are bound
-on the client (psycopg's ClientCursor), as SQLite types them: by value, so `? IS NULL` needs no cast; a
-bool is stored as 0/1 like SQLite stores it. Rows are read by name or by position, as sqlite3.Row.
+rewrites each statement once (`translate`, cached): `?` becomes `%s` (every `%` doubled), and so does
+`?NNN` (a parameter by number), its value put in place; SQLite's `IS NOT x` / `IS x` (null-safe
+comparisons) are `IS [NOT] DISTINCT FROM x`; `INDEXED BY` hints are dropped (PostgreSQL's planner picks
+the partial indexes itself); `json_each(?)` of a JSON list of ids is `json_array_elements_text`.
+`BEGIN IMMEDIATE` is `BEGIN` and a transaction-level advisory lock: as on SQLite, one write transaction at
+a time on a database (processes of one installation never interleave their read-then-write steps), while
+reads never wait. Parameters are bound on the client (psycopg's ClientCursor), as SQLite types them: by
+value, so `? IS NULL` needs no cast; a bool is stored as 0/1 like SQLite stores it. Rows are read by name
+or by position, as sqlite3.Row.
 
 The schema is not written twice: `schema_statements` turns each migration step's SQLite DDL into
 PostgreSQL's (INTEGER -> BIGINT, INTEGER PRIMARY KEY -> an identity column, REAL -> DOUBLE PRECISION,
@@ -43,15 +45,21 @@ WRITE_KEYS = (0x6D6F6E69, 2)  # pg_advisory_xact_lock: every write transaction, 
 
 _INDEXED_BY = re.compile(r"\s+INDEXED\s+BY\s+\w+", re.I)
 _JSON_IDS = re.compile(r"SELECT\s+value\s+FROM\s+json_each\(\?\)", re.I)
+_IS_NOT = re.compile(r"\bIS\s+NOT\s+(?!NULL\b|TRUE\b|FALSE\b|DISTINCT\b)", re.I)
+_IS = re.compile(r"\bIS\s+(?!NOT\b|NULL\b|TRUE\b|FALSE\b|DISTINCT\b)", re.I)
 
 
 @lru_cache(maxsize=2048)
-def translate(sql: str) -> str:
-    """One statement of the store, in PostgreSQL's spelling with psycopg's `%s` parameters."""
+def translate(sql: str) -> tuple[str, tuple[int, ...] | None]:
+    """One statement of the store in PostgreSQL's spelling with psycopg's `%s` parameters, and which of the
+    given parameters each `%s` takes (None: each the next one, as given)."""
     sql = _INDEXED_BY.sub("", sql)
     sql = _JSON_IDS.sub("SELECT value::bigint FROM json_array_elements_text(?::json)", sql)
-    out, quote = [], None
-    for ch in sql:
+    sql = _IS.sub("IS NOT DISTINCT FROM ", _IS_NOT.sub("IS DISTINCT FROM ", sql))
+    out, order, quote, i = [], [], None, 0
+    while i < len(sql):
+        ch = sql[i]
+        i += 1
         if ch == "%":
             out.append("%%")  # psycopg reads % anywhere in the text, quoted or not
         elif quote is not None:
@@ -61,9 +69,15 @@ def translate(sql: str) -> str:
         elif ch in "'\"":
             quote = ch
             out.append(ch)
+        elif ch == "?":
+            digits = re.match(r"\d*", sql[i:]).group()
+            i += len(digits)
+            # SQLite's numbering: ?NNN is that parameter; a bare ? the one after the highest so far
+            order.append(int(digits) - 1 if digits else max(order, default=-1) + 1)
+            out.append("%s")
         else:
-            out.append("%s" if ch == "?" else ch)
-    return "".join(out)
+            out.append(ch)
+    return "".join(out), (None if order == list(range(len(order))) else tuple(order))
 
 
 class _BoolAsInt(Dumper):
@@ -110,11 +124,13 @@ class Connection:
         if sql == "BEGIN IMMEDIATE":  # SQLite's: the write lock now, not at the first write
             self._conn.execute("BEGIN")
             return self._conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", WRITE_KEYS)
-        return self._conn.execute(translate(sql), params)
+        text, order = translate(sql)
+        return self._conn.execute(text, params if order is None else [params[k] for k in order])
 
     def executemany(self, sql: str, seq: Iterable[Sequence[Any]]) -> psycopg.Cursor:
+        text, order = translate(sql)
         cur = self._conn.cursor()
-        cur.executemany(translate(sql), list(seq))
+        cur.executemany(text, [p if order is None else [p[k] for k in order] for p in seq])
         return cur
 
     def close(self) -> None:

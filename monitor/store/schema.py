@@ -149,9 +149,23 @@ CREATE TABLE doc_parts (
 )
 """
 
+# Version 7: the questions every run asks of what is still to fetch leave out what failed for good, so that
+# an hourly run's cost follows what is pending, not the archive: the pages to fetch by their attempts among the
+# articles not extracted (a page that failed MAX_PAGE_ATTEMPTS times stays there, out of the range asked for;
+# the index on (extracted, next_attempt) it replaces had every one of them read); the links to resolve by their
+# attempts, likewise (replacing the one on (resolved_url, next_attempt)); and the articles waiting for their link's
+# resolution by article, asked for each pending page.
+PENDING = """
+DROP INDEX IF EXISTS articles_pending;
+CREATE INDEX articles_to_fetch ON articles(attempts) WHERE extracted = 0;
+DROP INDEX IF EXISTS aggregator_links_pending;
+CREATE INDEX aggregator_links_queued ON aggregator_links(attempts) WHERE resolved_url IS NULL AND article_id IS NOT NULL;
+CREATE INDEX aggregator_links_waiting ON aggregator_links(article_id) WHERE resolved_url IS NULL
+"""
+
 # MIGRATIONS[n] upgrades a database at version n to n + 1. Version 0 is an empty file. A step is SQL
 # statements separated by ";", or a list of such strings and functions of the connection (run in order).
-MIGRATIONS: list = [SCHEMA, STORY_IDENTITY, LINKS, [AGGREGATORS, _fill_outlets], FEED_COUNTS, DOC_PARTS]
+MIGRATIONS: list = [SCHEMA, STORY_IDENTITY, LINKS, [AGGREGATORS, _fill_outlets], FEED_COUNTS, DOC_PARTS, PENDING]
 VERSION = len(MIGRATIONS)
 # The tables the migrations make (a PostgreSQL database that already has one of these is not taken over).
 TABLES = frozenset(re.findall(r"CREATE TABLE (\w+)", " ".join(p for m in MIGRATIONS for p in (m if isinstance(m, list) else [m])

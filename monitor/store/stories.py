@@ -14,13 +14,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from ..models import RefreshedStory, WindowArticle
-from .base import chunks, marks
+from .base import Tables, chunks, marks
 
 if TYPE_CHECKING:  # numpy and datasketch stay out of a run that has no story work
     from ..dedup import DuplicateStep
 
 
-class StoryTables:
+class StoryTables(Tables):
     """Duplicates, relevance, story assignments, recomputed stories and the kept clustering parts."""
 
     # --- features kept between runs (monitor/features.py Parts) ------------------------------
@@ -176,7 +176,7 @@ class StoryTables:
         follow); `changed` stories (and the new ones) are marked to be recomputed. A story's slug is made
         once, from its id and first headline."""
         with self.transaction() as db:
-            new_ids = []
+            new_ids: list[int] = []
             for title in opened:
                 story_id = db.execute("INSERT INTO stories(slug, title, updated) VALUES (?, ?, ?) RETURNING id",
                                       (f"new-{secrets.token_hex(8)}", title, now)).fetchone()[0]
