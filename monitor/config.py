@@ -42,7 +42,7 @@ class Config:
     path: Path
     feeds: tuple[Feed, ...]
     topics: tuple[Topic, ...]
-    database: Path
+    database: Path | str  # a SQLite file, or a postgresql:// URL (kept as written: never a path)
     site_dir: Path
     allow_private_networks: bool = False
     site_title: str = "News monitor"
@@ -221,7 +221,7 @@ class _Checker:
         feeds = self.feeds(data)
         topics = self.topics(data)
         values: dict[str, Any] = {}
-        values["database"] = base / self.string(data, "database", "data/monitor.sqlite3")
+        values["database"] = self.database(data, base)
         values["site_dir"] = base / self.string(data, "site_dir", "data/site")
         values["site_title"] = self.string(data, "site_title", Config.site_title)
         site_url = data.get("site_url")
@@ -251,6 +251,16 @@ class _Checker:
         if self.problems:
             return None
         return Config(path=self.path, feeds=feeds, topics=topics, **values)
+
+    def database(self, data: dict, base: Path) -> Path | str:
+        """A path (SQLite, relative to feeds.yaml) or a postgresql:// URL (the store on PostgreSQL)."""
+        value = self.string(data, "database", "data/monitor.sqlite3")
+        if value.startswith(("postgresql://", "postgres://")):
+            return value
+        if "://" in value:
+            self.fail(data, "database", "database", f"{_shown(value.split('://', 1)[0] + '://...')} is neither a file path "
+                      "nor a postgresql:// URL")
+        return base / value
 
     def string(self, data: dict, key: str, default: str) -> str:
         value = data.get(key, default)

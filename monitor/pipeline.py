@@ -128,7 +128,8 @@ def rebuild_site(config: Config, *, now: Clock = utcnow) -> None:
 
 
 def _site_work_dir(config: Config):
-    return config.database.parent / (config.database.stem + "-site-work")
+    base = config.site_dir if isinstance(config.database, str) else config.database  # a PostgreSQL URL: by the site
+    return base.parent / (base.stem + "-site-work")
 
 
 # --- export ---------------------------------------------------------------------------------

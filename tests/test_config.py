@@ -34,6 +34,20 @@ def test_minimal_config_gets_defaults_and_relative_paths(tmp_path):
     assert config.site_dir == tmp_path / "data" / "site"
 
 
+def test_database_may_be_a_postgresql_url_kept_as_written(tmp_path):
+    from click.testing import CliRunner
+
+    from monitor.cli import main
+
+    url = "postgresql://monitor@db.internal:5432/news"
+    path = write(tmp_path, f"database: {url}\nfeeds:\n  - url: https://example.org/feed.xml\n")
+    assert load_config(path).database == url
+    result = CliRunner().invoke(main, ["check", "--config", str(path)])
+    assert result.exit_code == 0 and "ok (1 feeds" in result.output
+    bad = write(tmp_path, "database: mysql://monitor@db.internal/news\nfeeds: []\n")
+    assert check_config(bad)[1] == [f"{bad}:1: database: 'mysql://...' is neither a file path nor a postgresql:// URL"]
+
+
 @pytest.mark.parametrize(
     "text, line, needle",
     [

@@ -1,4 +1,4 @@
-"""The store's methods for the feed, page, link and site stages, on real SQLite files: what one stage writes is
+"""The store's methods for the feed, page, link and site stages, on a real SQLite file and PostgreSQL database: what one stage writes is
 what the next reads, and the counts kept for cheap reads agree with counting the rows."""
 
 import sqlite3
@@ -28,8 +28,8 @@ def counted(store):
     return {url: n for url, n in rows}
 
 
-def test_entries_make_articles_once_and_feed_counts_follow_folds(tmp_path):
-    with Store.open(tmp_path / "m.sqlite3") as store:
+def test_entries_make_articles_once_and_feed_counts_follow_folds(database):
+    with Store.open(database) as store:
         store.sync_feeds([A, B])
         one, two = "https://harbourledger.example/news/one", "https://harbourledger.example/news/two"
         assert store_entries(store, A, [one, two]) == 2
@@ -48,8 +48,8 @@ def test_entries_make_articles_once_and_feed_counts_follow_folds(tmp_path):
         assert store.feed_validators()[A.url] == ('"e1"', None)
 
 
-def test_a_saved_page_is_extracted_and_leaves_the_pending_pages(tmp_path):
-    with Store.open(tmp_path / "m.sqlite3") as store:
+def test_a_saved_page_is_extracted_and_leaves_the_pending_pages(database):
+    with Store.open(database) as store:
         store.sync_feeds([A])
         url = "https://harbourledger.example/news/one"
         store_entries(store, A, [url])
@@ -73,10 +73,10 @@ def test_a_saved_page_is_extracted_and_leaves_the_pending_pages(tmp_path):
         assert store.story_work_waiting()  # new text: to be scored again
 
 
-def test_a_resolved_link_moves_the_waiting_article_and_a_failure_waits(tmp_path):
+def test_a_resolved_link_moves_the_waiting_article_and_a_failure_waits(database):
     google = "https://news.google.com/rss/articles/CBMiQWh0dHBzOi8vZXhhbXBsZS5jb20vYQ?oc=5"
     feed = Feed(url="https://news.google.com/rss/search?q=tunnel", aggregator=True)
-    with Store.open(tmp_path / "m.sqlite3") as store:
+    with Store.open(database) as store:
         store.sync_feeds([feed])
         record = entry_record(feed, Entry(link=google, guid="g", title="Tunnel", source="Harbour Ledger"), feed_title=None)
         store.record_feed_ok(feed, [record], title=None, etag=None, last_modified=None, problem=None, now=T, next_due=T)
@@ -95,8 +95,8 @@ def test_a_resolved_link_moves_the_waiting_article_and_a_failure_waits(tmp_path)
         assert [p.url for p in store.pending_pages(now=T, max_attempts=6, stale_after=T, limit=10)] == [real]
 
 
-def test_mark_published_clears_dirty_stories_and_keeps_the_feed_health(tmp_path):
-    with Store.open(tmp_path / "m.sqlite3") as store:
+def test_mark_published_clears_dirty_stories_and_keeps_the_feed_health(database):
+    with Store.open(database) as store:
         assert store.site_feed_health() is None and not store.story_work_waiting()
         with db_write(store) as db:
             db.execute("INSERT INTO stories(id, slug, title, updated) VALUES (1, '1-a', 'A', ?)", (T.isoformat(),))
@@ -126,12 +126,14 @@ def test_version_4_databases_get_their_feed_counts(tmp_path):
         assert {f.url: f.articles for f in store.feed_statuses()} == {"https://a.example/f": 2, "https://b.example/f": 1}
 
 
-def test_a_read_that_fails_inside_the_store_block_is_a_store_error_naming_the_file(tmp_path):
+def test_a_read_that_fails_inside_the_store_block_is_a_store_error_naming_the_database(database):
+    import re
+
     import pytest
     from monitor.errors import StoreError
 
-    with pytest.raises(StoreError, match="m.sqlite3: no such table"):
-        with Store.open(tmp_path / "m.sqlite3") as store:
+    with pytest.raises(StoreError, match=re.escape(str(database)) + ": (no such table|relation .no_such_table. does not exist)"):
+        with Store.open(database) as store:
             store.db.execute("SELECT * FROM no_such_table")
 
 

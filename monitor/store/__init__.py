@@ -1,4 +1,5 @@
-"""The SQLite store: feeds and their health, articles and their URLs, stories and their facts.
+"""The store: feeds and their health, articles and their URLs, stories and their facts, in a SQLite file or a
+PostgreSQL database (postgres.py: the same SQL and schema, translated where the two differ; docs/scale-out.md).
 
 The only module that speaks SQL. `Store` is one connection; its methods are grouped by area in mixins:
 feeds.py (feeds, their schedule and entries), pages.py (pages to fetch, extraction results, folding one
@@ -6,7 +7,7 @@ article into another), links.py (aggregator links), site.py (what the site publi
 tables); schema.py holds the schema and its migrations. WAL mode, every write in one short transaction,
 so a run killed at any moment leaves a consistent database and the next run carries on. No cursor is held
 across network waits: stages read, do I/O, then write. Overlapping runs are kept apart by `RunLock` (an
-flock on `<database>.lock`), not by SQLite.
+flock on `<database>.lock`; on PostgreSQL an advisory lock), not by the database's own locking.
 
 The state each stage leaves for the next (the contract between stages, in run order):
 
@@ -48,23 +49,34 @@ from typing import Iterable, Sequence
 
 from ..errors import LockedError, StoreError
 from ..models import Article, Evidence, Fact, MergedStory, Story
-from .base import Tables, chunks, iso, marks, parse_iso
+from .base import Tables, chunks, is_url, iso, marks, parse_iso
 from .feeds import FeedTables
 from .links import LinkTables
 from .pages import PageTables
-from .schema import MIGRATIONS, SCHEMA, VERSION
+from .schema import MIGRATIONS, SCHEMA, TABLES, VERSION
 from .site import SiteTables
+from .sqlite import SqliteDialect
 from .stories import StoryTables
 
 
 class RunLock:
-    """An exclusive, non-blocking lock for one run: a second run raises LockedError at once."""
+    """An exclusive, non-blocking lock for one run: a second run raises LockedError at once. On SQLite an flock
+    on `<database>.lock`; on PostgreSQL an advisory lock held for the run (postgres.AdvisoryLock)."""
 
-    def __init__(self, database: Path):
+    def __init__(self, database: Path | str):
+        self._advisory = None
+        if is_url(database):
+            from .postgres import AdvisoryLock
+
+            self._advisory = AdvisoryLock(str(database))
+            return
         self.path = Path(str(database) + ".lock")
         self._fd: int | None = None
 
     def __enter__(self) -> "RunLock":
+        if self._advisory is not None:
+            self._advisory.__enter__()
+            return self
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
@@ -76,6 +88,9 @@ class RunLock:
         return self
 
     def __exit__(self, *exc) -> None:
+        if self._advisory is not None:
+            self._advisory.__exit__(*exc)
+            return
         if self._fd is not None:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
@@ -83,20 +98,26 @@ class RunLock:
 
 
 class Store(FeedTables, PageTables, LinkTables, SiteTables, StoryTables, Tables):
-    """One SQLite database. Open with `Store.open(path)`; use as a context manager to close it."""
+    """One database: a SQLite file, or a PostgreSQL database (postgres.py). Open with `Store.open(path or URL)`;
+    use as a context manager to close it."""
 
-    def __init__(self, db: sqlite3.Connection, path: Path, *, checked_at: float | None = None,
-                 clock: Callable[[], float] = time.time):
+    def __init__(self, db: sqlite3.Connection, path: Path | str, *, checked_at: float | None = None,
+                 clock: Callable[[], float] = time.time, dialect=None):
         self.db = db
         self.path = path
         self._checked_at = checked_at
         self._clock = clock
+        self._dialect = dialect or SqliteDialect()
+        self._errors = self._dialect.errors
 
     @classmethod
     def open(cls, path: str | Path, *, create: bool = True, clock: Callable[[], float] = time.time) -> "Store":
-        """Open (and create or migrate) the database. Its integrity is checked (PRAGMA quick_check, which
-        reads the whole file) only when it may have changed since this monitor last closed it cleanly, or
-        when the last check is older than INTEGRITY_EVERY: see `_CleanClose`."""
+        """Open (and create or migrate) the database: a path (SQLite) or a postgresql:// URL. A SQLite file's
+        integrity is checked (PRAGMA quick_check, which reads the whole file) only when it may have changed
+        since this monitor last closed it cleanly, or when the last check is older than INTEGRITY_EVERY: see
+        `_CleanClose`."""
+        if is_url(path):
+            return cls._open_postgres(str(path), create=create, clock=clock)
         path = Path(path)
         if not path.exists() and not create:
             raise StoreError(f"{path}: no database yet (run `monitor run` first)")
@@ -123,6 +144,25 @@ class Store(FeedTables, PageTables, LinkTables, SiteTables, StoryTables, Tables)
         except OSError as exc:
             raise StoreError(f"{path}: cannot open database: {exc}") from exc
 
+    @classmethod
+    def _open_postgres(cls, url: str, *, create: bool, clock: Callable[[], float]) -> "Store":
+        from . import postgres
+
+        name = postgres.shown(url)
+        db = postgres.connect(url)
+        store = cls(db, name, clock=clock, dialect=postgres.PostgresDialect())
+        try:
+            if not create and store._dialect.version(db) == 0:
+                raise StoreError(f"{name}: no monitor tables in this database yet (run `monitor run` first)")
+            store._migrate()
+        except postgres.Error as exc:
+            db.close()
+            raise StoreError(f"{name}: not a usable monitor database ({exc}); nothing was changed") from exc
+        except BaseException:
+            db.close()
+            raise
+        return store
+
     def close(self) -> None:
         self.db.close()
         if self._checked_at is not None:
@@ -133,29 +173,39 @@ class Store(FeedTables, PageTables, LinkTables, SiteTables, StoryTables, Tables)
 
     def __exit__(self, kind, error, tb) -> None:
         self.close()
-        if isinstance(error, sqlite3.Error):  # a read that failed (writes fail inside `transaction` already)
+        if isinstance(error, self._errors):  # a read that failed (writes fail inside `transaction` already)
             raise StoreError(f"{self.path}: {error}") from error
 
     def _migrate(self) -> None:
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        """Bring the database to VERSION, one transaction per step; a newer database, or one that holds other
+        tables (on PostgreSQL: tables named like the monitor's, since a server's database may be shared, with
+        the task queue's tables for one), is refused untouched."""
+        dialect = self._dialect
+        version = dialect.version(self.db)
         if version > VERSION:
             raise StoreError(f"{self.path}: database schema v{version} is newer than this monitor (v{VERSION})")
-        if version == 0 and self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
-            raise StoreError(f"{self.path}: not a monitor database (it has other tables); nothing was changed")
-        for step in range(version, VERSION):
-            parts = MIGRATIONS[step] if isinstance(MIGRATIONS[step], list) else [MIGRATIONS[step]]
-            with self.transaction() as db:
-                for part in parts:
+        if version == 0:
+            tables = dialect.tables(self.db)
+            clash = [t for t in tables if t in TABLES] if dialect.shares_database else tables
+            if clash:
+                raise StoreError(f"{self.path}: not a monitor database (it has other tables); nothing was changed")
+        while version < VERSION:
+            with self.transaction() as db:  # one writer at a time, on both backends
+                version = dialect.version(db)  # another process may have migrated meanwhile
+                if version >= VERSION:
+                    break
+                step = MIGRATIONS[version]
+                for part in step if isinstance(step, list) else [step]:
                     if callable(part):
                         part(db)
                         continue
-                    for statement in part.split(";"):
-                        if statement.strip():
-                            db.execute(statement)
-                db.execute(f"PRAGMA user_version = {step + 1}")
+                    for statement in dialect.statements(part):
+                        db.execute(statement)
+                version += 1
+                dialect.set_version(db, version)
 
     def integrity_ok(self) -> bool:
-        return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        return self._dialect.integrity_ok(self.db)
 
     # --- meta -------------------------------------------------------------------------------
 
@@ -165,7 +215,7 @@ class Store(FeedTables, PageTables, LinkTables, SiteTables, StoryTables, Tables)
 
     def set_meta(self, key: str, value: str) -> None:
         with self.transaction() as db:
-            db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+            db.execute("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
 
     def story_work_waiting(self) -> bool:
         """True while an article waits to be scored or put in a story, or a story to be recomputed or published
@@ -183,7 +233,7 @@ class Store(FeedTables, PageTables, LinkTables, SiteTables, StoryTables, Tables)
         value = self.get_meta("installation_id")
         if value is None:
             with self.transaction() as db:
-                db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('installation_id', ?)",
+                db.execute("INSERT INTO meta(key, value) VALUES ('installation_id', ?) ON CONFLICT DO NOTHING",
                            (f"{today}:{secrets.token_hex(8)}",))
             value = self.get_meta("installation_id")
         assert value is not None  # just written, in this connection
@@ -204,12 +254,12 @@ class Store(FeedTables, PageTables, LinkTables, SiteTables, StoryTables, Tables)
                  text_chars: int | None = None) -> list[Article]:
         """Articles, oldest first: all, only the near-copies (`copies=True`) or only the originals (False), or
         those of these stories; `text_chars` keeps only the start of each text (for excerpts)."""
-        where, params = {None: "1", True: "duplicate_of IS NOT NULL", False: "duplicate_of IS NULL"}[copies], list(story_ids or ())
+        where, params = {None: "TRUE", True: "duplicate_of IS NOT NULL", False: "duplicate_of IS NULL"}[copies], list(story_ids or ())
         if story_ids is not None:
-            where += f" AND story_id IN ({marks(params)})" if params else " AND 0"
+            where += f" AND story_id IN ({marks(params)})" if params else " AND FALSE"
         columns = "*"
         if text_chars is not None:
-            names = [r[1] for r in self.db.execute("PRAGMA table_info(articles)") if r[1] != "text"]
+            names = [c[0] for c in self.db.execute("SELECT * FROM articles LIMIT 0").description if c[0] != "text"]
             columns = ", ".join(names) + f", substr(text, 1, {int(text_chars)}) AS text"
         rows = self.db.execute(f"SELECT {columns} FROM articles WHERE {where} ORDER BY published, id", params).fetchall()
         urls = self.urls_of([r["id"] for r in rows]) if with_urls else {}
@@ -220,7 +270,7 @@ class Store(FeedTables, PageTables, LinkTables, SiteTables, StoryTables, Tables)
     def stories(self, ids: Sequence[int] | None = None, *, dated: bool = False, text_chars: int | None = None) -> list[Story]:
         """Stories (all, or these ids; `dated`: only those with a dated article, the ones the site shows) with
         their articles (originals and syndicated copies), oldest article first."""
-        where = "first_published IS NOT NULL" if dated else "1"
+        where = "first_published IS NOT NULL" if dated else "TRUE"
         story_rows = []
         for chunk in chunks(list(ids)) if ids is not None else [None]:
             sql = f"SELECT * FROM stories WHERE {where}" + (f" AND id IN ({marks(chunk)})" if chunk is not None else "")

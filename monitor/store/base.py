@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator, overload
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ..errors import StoreError
 
@@ -32,20 +33,40 @@ def parse_iso(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
+URL_SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_url(database: object) -> bool:
+    """A PostgreSQL URL (the store on PostgreSQL) rather than a SQLite file's path."""
+    return isinstance(database, str) and database.startswith(URL_SCHEMES)
+
+
+def shown(url: str) -> str:
+    """A database URL as messages name it: without its password (in the netloc or a `password=` parameter)."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        user, host = netloc.rsplit("@", 1)
+        netloc = f"{user.split(':', 1)[0]}@{host}"
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "password"])
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
 class Tables:
-    db: sqlite3.Connection
-    path: Path
+    db: sqlite3.Connection  # or postgres.Connection, which answers the same calls
+    path: Path | str  # a SQLite file, or a PostgreSQL URL without its password
+    _errors: tuple[type[Exception], ...] = (sqlite3.Error,)  # the driver's errors
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """BEGIN IMMEDIATE ... COMMIT; rolled back on any exception (disk full included)."""
         try:
             self.db.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
+        except self._errors as exc:
             raise StoreError(f"{self.path}: {exc}") from exc
         try:
             yield self.db
-        except sqlite3.Error as exc:
+        except self._errors as exc:
             self._rollback()
             raise StoreError(f"{self.path}: write failed, rolled back: {exc}") from exc
         except BaseException:
@@ -53,15 +74,15 @@ class Tables:
             raise
         try:
             self.db.execute("COMMIT")
-        except sqlite3.Error as exc:
+        except self._errors as exc:
             self._rollback()
             raise StoreError(f"{self.path}: write failed, rolled back: {exc}") from exc
 
     def _rollback(self) -> None:
         try:
             self.db.execute("ROLLBACK")
-        except sqlite3.Error:
-            pass  # SQLite already rolled back (e.g. after SQLITE_FULL)
+        except self._errors:
+            pass  # SQLite already rolled back (e.g. after SQLITE_FULL), or the connection is gone
 
 
 def chunks(items: list, size: int = 500) -> Iterator[list]:

@@ -85,7 +85,7 @@ class FeedTables(Tables):
         carrying their tags. `articles`: what each feed listed, so an article carried by two feeds counts for both."""
         tags = {f.url: f.tags for f in configured} if configured is not None else None
         out = []
-        for r in self.db.execute("SELECT * FROM feeds ORDER BY name COLLATE NOCASE"):
+        for r in self.db.execute("SELECT * FROM feeds ORDER BY lower(name), rowid"):
             if tags is not None and r["url"] not in tags:
                 continue
             out.append(
@@ -114,9 +114,10 @@ def _add_entry(db: sqlite3.Connection, feed_url: str, entry: EntryRecord, now: s
     if db.execute("SELECT 1 FROM entries WHERE feed_url = ? AND guid = ?", (feed_url, entry.guid)).fetchone():
         return 0
     if entry.queue is not None:
-        db.execute("INSERT OR IGNORE INTO aggregator_links(link, feed_url, resolved_url, first_seen) VALUES (?, ?, ?, ?)",
+        db.execute("INSERT INTO aggregator_links(link, feed_url, resolved_url, first_seen) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                    (entry.queue[0], feed_url, entry.queue[1], now))
-    row = db.execute(f"SELECT article_id FROM article_urls WHERE url IN ({marks(list(entry.aliases))})", entry.aliases).fetchone()
+    row = db.execute(f"SELECT article_id FROM article_urls WHERE url IN ({marks(list(entry.aliases))}) ORDER BY url LIMIT 1",
+                     entry.aliases).fetchone()
     created = 0
     if row:
         article_id = row[0]
@@ -134,13 +135,13 @@ def _add_entry(db: sqlite3.Connection, feed_url: str, entry: EntryRecord, now: s
     else:
         article_id = db.execute(
             "INSERT INTO articles(url, feed_url, source, outlet, title, title_rank, summary, author, published, "
-            "published_has_time, first_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "published_has_time, first_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (entry.url, feed_url, entry.source, entry.outlet, entry.title or entry.url, int(entry.own and bool(entry.title)),
              entry.summary, entry.author, iso(entry.published) or now, int(entry.published_has_time), now),
-        ).lastrowid
+        ).fetchone()[0]
         created = 1
     for alias in entry.aliases:
-        db.execute("INSERT OR IGNORE INTO article_urls(url, article_id) VALUES (?, ?)", (alias, article_id))
+        db.execute("INSERT INTO article_urls(url, article_id) VALUES (?, ?) ON CONFLICT DO NOTHING", (alias, article_id))
     if entry.aggregator_link is not None:
         db.execute("UPDATE aggregator_links SET article_id = ? WHERE link = ? AND article_id IS NULL",
                    (article_id, entry.aggregator_link))

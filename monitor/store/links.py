@@ -19,7 +19,7 @@ class LinkTables(Tables):
         rows = self.db.execute(
             "SELECT link, feed_url, article_id, attempts FROM aggregator_links WHERE resolved_url IS NULL "
             "AND article_id IS NOT NULL AND attempts < ? AND (next_attempt IS NULL OR next_attempt <= ?) "
-            "ORDER BY first_seen DESC LIMIT ?",
+            "ORDER BY first_seen DESC, link LIMIT ?",
             (max_attempts, iso(now), limit),
         ).fetchall()
         return [QueuedLink(link=r[0], feed_url=r[1], article_id=r[2], attempts=r[3]) for r in rows]

@@ -28,7 +28,7 @@ class PageTables(Tables):
             "SELECT id, url, feed_url FROM articles INDEXED BY articles_to_fetch WHERE extracted = 0 AND attempts < ? "
             "AND (next_attempt IS NULL OR next_attempt <= ? OR next_attempt > ?) "
             "AND NOT EXISTS (SELECT 1 FROM aggregator_links l WHERE l.article_id = articles.id AND l.resolved_url IS NULL) "
-            "ORDER BY published DESC LIMIT ?",
+            "ORDER BY published DESC, id DESC LIMIT ?",
             (max_attempts, iso(now), iso(stale_after), limit),
         ).fetchall()
         return [PendingPage(id=r[0], url=r[1], feed_url=r[2]) for r in rows]
@@ -83,7 +83,7 @@ class PageTables(Tables):
 
 
 def _add_aliases(db: sqlite3.Connection, article_id: int, aliases: Sequence[str]) -> None:
-    db.executemany("INSERT OR IGNORE INTO article_urls(url, article_id) VALUES (?, ?)", [(a, article_id) for a in aliases])
+    db.executemany("INSERT INTO article_urls(url, article_id) VALUES (?, ?) ON CONFLICT DO NOTHING", [(a, article_id) for a in aliases])
 
 
 def _story_changed(db: sqlite3.Connection, article_id: int) -> None:
@@ -96,7 +96,7 @@ def _fold(db: sqlite3.Connection, source_id: int, target_id: int) -> None:
     # a feed that listed both now lists one article fewer (feeds.articles counts distinct articles)
     db.execute("UPDATE feeds SET articles = articles - 1 WHERE url IN (SELECT feed_url FROM entries WHERE article_id = ?) "
                "AND url IN (SELECT feed_url FROM entries WHERE article_id = ?)", (source_id, target_id))
-    db.execute("UPDATE OR IGNORE article_urls SET article_id = ? WHERE article_id = ?", (target_id, source_id))
+    db.execute("UPDATE article_urls SET article_id = ? WHERE article_id = ?", (target_id, source_id))
     db.execute("DELETE FROM article_urls WHERE article_id = ?", (source_id,))
     db.execute("UPDATE entries SET article_id = ? WHERE article_id = ?", (target_id, source_id))
     db.execute("UPDATE aggregator_links SET article_id = ? WHERE article_id = ?", (target_id, source_id))

@@ -6,6 +6,7 @@ one transaction, so a database made by any earlier monitor is brought up to date
 
 from __future__ import annotations
 
+import re
 import sqlite3
 
 SCHEMA = """
@@ -166,3 +167,6 @@ CREATE INDEX aggregator_links_waiting ON aggregator_links(article_id) WHERE reso
 # statements separated by ";", or a list of such strings and functions of the connection (run in order).
 MIGRATIONS: list = [SCHEMA, STORY_IDENTITY, LINKS, [AGGREGATORS, _fill_outlets], FEED_COUNTS, DOC_PARTS, PENDING]
 VERSION = len(MIGRATIONS)
+# The tables the migrations make (a PostgreSQL database that already has one of these is not taken over).
+TABLES = frozenset(re.findall(r"CREATE TABLE (\w+)", " ".join(p for m in MIGRATIONS for p in (m if isinstance(m, list) else [m])
+                                                          if isinstance(p, str))))

@@ -18,4 +18,5 @@ class SiteTables(Tables):
         with self.transaction() as db:
             for chunk in chunks(list(story_ids)):
                 db.execute(f"UPDATE stories SET dirty = 0 WHERE id IN ({marks(chunk)})", chunk)
-            db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('site_feed_health', ?)", (feed_health,))
+            db.execute("INSERT INTO meta(key, value) VALUES ('site_feed_health', ?) "
+                       "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (feed_health,))

@@ -41,7 +41,8 @@ class StoryTables(Tables):
         """Store (id, digest, parts) rows; with `keep`, forget the parts of every other id of this kind (a
         window's articles are the only ones clustered again)."""
         with self.transaction() as db:
-            db.executemany("INSERT OR REPLACE INTO doc_parts(kind, id, digest, parts) VALUES (?, ?, ?, ?)",
+            db.executemany("INSERT INTO doc_parts(kind, id, digest, parts) VALUES (?, ?, ?, ?) "
+                           "ON CONFLICT(kind, id) DO UPDATE SET digest = excluded.digest, parts = excluded.parts",
                            [(kind, i, d, p) for i, d, p in parts])
             if keep is not None:
                 db.execute("DELETE FROM doc_parts WHERE kind = ? AND id NOT IN (SELECT value FROM json_each(?))",
@@ -61,7 +62,7 @@ class StoryTables(Tables):
         """(id, signature, published) of every signed original published since `since` (ISO)."""
         return [tuple(r) for r in self.db.execute(
             "SELECT id, signature, published FROM articles "
-            "WHERE signature IS NOT NULL AND duplicate_of IS NULL AND published >= ?", (since,))]
+            "WHERE signature IS NOT NULL AND duplicate_of IS NULL AND published >= ? ORDER BY published, id", (since,))]
 
     def article_texts(self, article_ids: Sequence[int]) -> dict[int, str]:
         out: dict[int, str] = {}
@@ -109,12 +110,12 @@ class StoryTables(Tables):
     def unscored_articles(self) -> list[tuple[int, str, str]]:
         """(id, title, text or else summary) of each article waiting for its relevance score."""
         return [(r[0], r[1], r[2] or r[3]) for r in self.db.execute(
-            "SELECT id, title, text, summary FROM articles WHERE scored = 0")]  # index articles_unscored
+            "SELECT id, title, text, summary FROM articles WHERE scored = 0 ORDER BY id")]  # index articles_unscored
 
     def relevance_states(self, article_ids: Sequence[int] | None = None) -> list[tuple[int, float, bool]]:
         """(id, stored relevance, relevant flag) of these articles (None: all of them)."""
         if article_ids is None:
-            return [(r[0], r[1], bool(r[2])) for r in self.db.execute("SELECT id, relevance, relevant FROM articles")]
+            return [(r[0], r[1], bool(r[2])) for r in self.db.execute("SELECT id, relevance, relevant FROM articles ORDER BY id")]
         out = []
         for chunk in chunks(list(article_ids)):
             out += [(r[0], r[1], bool(r[2])) for r in self.db.execute(
@@ -137,7 +138,7 @@ class StoryTables(Tables):
                     db.execute("UPDATE articles SET story_id = NULL WHERE id = ?", (article,))
                     db.execute("UPDATE articles SET story_id = NULL WHERE duplicate_of = ?", (article,))
                     db.execute("UPDATE stories SET dirty = 1 WHERE id = ?", (story,))
-            db.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", list(meta.items()))
+            db.executemany("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", list(meta.items()))
 
     # --- story assignment (monitor/identity.py decides) -------------------------------------
 
@@ -163,7 +164,7 @@ class StoryTables(Tables):
         for chunk in chunks(list(story_ids)):
             out += [(r[0], r[1]) for r in self.db.execute(
                 f"SELECT story_id, min(published) FROM articles WHERE story_id IN ({marks(chunk)}) "
-                "AND duplicate_of IS NULL GROUP BY story_id", chunk)]
+                "AND duplicate_of IS NULL GROUP BY story_id ORDER BY story_id", chunk)]
         return out
 
     def save_assignment(self, *, opened: Sequence[str], moves: Mapping[int, int | str], merged: Mapping[int, int],
@@ -194,13 +195,13 @@ class StoryTables(Tables):
     # --- refreshing changed stories ---------------------------------------------------------
 
     def dirty_story_ids(self) -> list[int]:
-        return [r[0] for r in self.db.execute("SELECT id FROM stories WHERE dirty = 1")]  # index stories_dirty
+        return [r[0] for r in self.db.execute("SELECT id FROM stories WHERE dirty = 1 ORDER BY id")]  # index stories_dirty
 
     def recent_story_texts(self, since: str) -> dict[int, str]:
         """"<headline>. <summary>" of each story with an article since `since` (ISO) or waiting to be
         recomputed: the stories a changed one may be related to."""
         return {r[0]: f"{r[1]}. {r[2]}" for r in self.db.execute(
-            "SELECT id, title, summary FROM stories WHERE last_published >= ? OR dirty = 1", (since,))}
+            "SELECT id, title, summary FROM stories WHERE last_published >= ? OR dirty = 1 ORDER BY id", (since,))}
 
     def save_refreshed(self, refreshed: Iterable[RefreshedStory], emptied: Iterable[int], now: str) -> None:
         """Each recomputed story's headline, summary, facts and related stories; a story left with no relevant
