@@ -45,7 +45,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from ..errors import LockedError, StoreError
 from ..models import Article, Evidence, Fact, MergedStory, Story
@@ -101,13 +101,13 @@ class Store(FeedTables, PageTables, LinkTables, SiteTables, StoryTables, Tables)
     """One database: a SQLite file, or a PostgreSQL database (postgres.py). Open with `Store.open(path or URL)`;
     use as a context manager to close it."""
 
-    def __init__(self, db: sqlite3.Connection, path: Path | str, *, checked_at: float | None = None,
+    def __init__(self, db: Any, path: Path | str, *, checked_at: float | None = None,
                  clock: Callable[[], float] = time.time, dialect=None):
         self.db = db
         self.path = path
         self._checked_at = checked_at
         self._clock = clock
-        self._dialect = dialect or SqliteDialect()
+        self._dialect: Any = dialect or SqliteDialect()  # SqliteDialect or postgres.PostgresDialect: the same calls
         self._errors = self._dialect.errors
 
     @classmethod
@@ -165,8 +165,8 @@ class Store(FeedTables, PageTables, LinkTables, SiteTables, StoryTables, Tables)
 
     def close(self) -> None:
         self.db.close()
-        if self._checked_at is not None:
-            _CleanClose(self.path).record(checked_at=self._checked_at)
+        if self._checked_at is not None:  # a SQLite file's (PostgreSQL checks its own pages)
+            _CleanClose(Path(self.path)).record(checked_at=self._checked_at)
 
     def __enter__(self) -> "Store":
         return self

@@ -56,7 +56,10 @@ def translate(sql: str) -> tuple[str, tuple[int, ...] | None]:
     sql = _INDEXED_BY.sub("", sql)
     sql = _JSON_IDS.sub("SELECT value::bigint FROM json_array_elements_text(?::json)", sql)
     sql = _IS.sub("IS NOT DISTINCT FROM ", _IS_NOT.sub("IS DISTINCT FROM ", sql))
-    out, order, quote, i = [], [], None, 0
+    out: list[str] = []
+    order: list[int] = []
+    quote: str | None = None
+    i = 0
     while i < len(sql):
         ch = sql[i]
         i += 1
@@ -70,7 +73,7 @@ def translate(sql: str) -> tuple[str, tuple[int, ...] | None]:
             quote = ch
             out.append(ch)
         elif ch == "?":
-            digits = re.match(r"\d*", sql[i:]).group()
+            digits = re.match(r"\d*", sql[i:]).group()  # type: ignore[union-attr]  # \d* always matches
             i += len(digits)
             # SQLite's numbering: ?NNN is that parameter; a bare ? the one after the highest so far
             order.append(int(digits) - 1 if digits else max(order, default=-1) + 1)
@@ -120,7 +123,7 @@ class Connection:
     def __init__(self, conn: psycopg.Connection):
         self._conn = conn
 
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor:
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:  # a psycopg cursor, read as sqlite3 rows are
         if sql == "BEGIN IMMEDIATE":  # SQLite's: the write lock now, not at the first write
             self._conn.execute("BEGIN")
             return self._conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", WRITE_KEYS)
@@ -162,7 +165,8 @@ _REFERENCES = re.compile(r"(?:^|\s+)REFERENCES\s+(\w+\s*\(\s*\w+\s*\))", re.I)
 
 def schema_statements(sql: str) -> list[str]:
     """One migration step's SQLite statements (separated by ";") as PostgreSQL statements."""
-    out, foreign_keys = [], []
+    out: list[str] = []
+    foreign_keys: list[str] = []
     for statement in (s.strip() for s in sql.split(";")):
         if not statement:
             continue
