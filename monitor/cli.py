@@ -60,10 +60,13 @@ def main() -> None:
 @click.option("--quiet", "-q", is_flag=True, help="Print only problems (for cron mail).")
 @click.option("--timings", is_flag=True, help="Also print the time each stage took.")
 @click.option("--log-file", type=click.Path(dir_okay=False), help="Append one line per event to this file (rotated).")
-def run(config_path: str, quiet: bool, timings: bool, log_file: str | None) -> None:
+@click.option("--no-wait", is_flag=True,
+              help="PostgreSQL store: send the due feeds and pages to the workers and publish what is stored, without waiting.")
+def run(config_path: str, quiet: bool, timings: bool, log_file: str | None, no_wait: bool) -> None:
     """Fetch due feeds, extract new articles, group stories and rebuild the site.
 
-    Meant for cron, e.g. hourly. Exits 0 when the run completed even if some feeds failed.
+    Meant for cron, e.g. hourly. Exits 0 when the run completed even if some feeds failed. On a PostgreSQL
+    store with `monitor worker`s running, the feeds and pages are fetched by the workers.
 
     Example: monitor run --config feeds.yaml --quiet --log-file monitor.log
     """
@@ -78,10 +81,10 @@ def run(config_path: str, quiet: bool, timings: bool, log_file: str | None) -> N
     line = ProgressLine() if sys.stderr.isatty() and not quiet else None
     try:
         if line is None:
-            summary = run_pipeline(config)
+            summary = run_pipeline(config, wait=not no_wait)
         else:
             with line:  # warnings print above the progress line, never onto it
-                summary = run_pipeline(config, report=_progress(line))
+                summary = run_pipeline(config, report=_progress(line), wait=not no_wait)
     except MonitorError as exc:
         _fail(exc)
     file_event(logging.getLogger("monitor.run"), logging.INFO, summary.line())
@@ -90,6 +93,31 @@ def run(config_path: str, quiet: bool, timings: bool, log_file: str | None) -> N
         click.echo(f"site: {config.site_dir / 'index.html'}", err=True)
     if timings:
         click.echo(summary.timing_line(), err=True)
+
+
+@main.command()
+@config_option
+@click.option("--concurrency", default=8, show_default=True, type=click.IntRange(1, 256),
+              help="Jobs run at a time (each one host's feeds or pages).")
+@click.option("--processes", type=click.IntRange(1, 256), help="Parser and extractor processes [default: one per core].")
+@click.option("--log-file", type=click.Path(dir_okay=False), help="Append one line per event to this file (rotated).")
+def worker(config_path: str, concurrency: int, processes: int | None, log_file: str | None) -> None:
+    """Fetch feeds and pages for `monitor run`, on any machine that reaches the PostgreSQL store.
+
+    Runs until stopped (Ctrl-C or SIGTERM: running jobs finish first). Needs `database: postgresql://...`.
+
+    Example: monitor worker --config feeds.yaml --log-file worker.log
+    """
+    from .logs import setup_logging
+
+    setup_logging(log_file=Path(log_file) if log_file else None, quiet=False)
+    config = _load(config_path)
+    from .tasks import work
+
+    try:
+        work(config, concurrency=concurrency, processes=processes)
+    except MonitorError as exc:
+        _fail(exc)
 
 
 def _progress(line):

@@ -39,12 +39,14 @@ class FeedParser(WorkerPool):
         super().__init__(workers=workers, timeout=timeout)
         self._args = (now, max_entries)
 
-    async def parse(self, content: bytes, *, url: str) -> ParsedFeed | ParseError:
+    async def parse(self, content: bytes, *, url: str, now: datetime | None = None) -> ParsedFeed | ParseError:
+        """`now`: the time to read the feed at, when not the parser's own (a worker's parser outlives many runs)."""
+        args = (content, url, now or self._args[0], self._args[1])
         if self._pool is None:
             if self.workers > 0:
                 raise RuntimeError("use FeedParser as a context manager")
-            return _parse_task(content, url, *self._args)
-        future = self._pool.schedule(_parse_task, args=(content, url, *self._args), timeout=self.timeout)
+            return _parse_task(*args)
+        future = self._pool.schedule(_parse_task, args=args, timeout=self.timeout)
         try:
             return await asyncio.wrap_future(future)
         except TimeoutError:  # pebble killed the worker; the pool starts another

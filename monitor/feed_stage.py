@@ -8,6 +8,7 @@ hourly run with nothing due never loads them.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,6 +24,7 @@ from .store import Store, iso
 from .text import clean_text
 
 if TYPE_CHECKING:
+    from .feed_parser import FeedParser
     from .fetch import Response
 
 log = logging.getLogger("monitor.ingest")  # the name operators' log filters know
@@ -61,13 +63,13 @@ async def fetch_feeds(config: Config, feeds: Sequence[Feed], store: Store, deadl
 
 async def fetch_and_parse(config: Config, feeds: Sequence[Feed], validators: dict[str, tuple[str | None, str | None]],
                           deadline: float, report: Report | None = None, *, now: datetime,
-                          workers: int | None = None) -> list[tuple[Feed, FeedResult | FetchError]]:
+                          workers: int | None = None, parser: FeedParser | None = None) -> list[tuple[Feed, FeedResult | FetchError]]:
     """(feed, FeedResult or FetchError) for each feed the `deadline` (time.monotonic()) did not cut off.
 
     Each 2xx body is parsed as soon as it arrives, in `workers` processes (None: one per core) with
     FEED_PARSE_TIMEOUT each, while the other feeds are still being fetched; `workers=0` parses in this
     process, with no time limit (tests, tiny runs). A parse that fails is a ParseError in the result.
-    No feed: no worker is started.
+    No feed: no worker is started. A `parser` already started (a worker's, kept between its jobs) is used as it is.
     """
     if not feeds:
         return []
@@ -79,17 +81,18 @@ async def fetch_and_parse(config: Config, feeds: Sequence[Feed], validators: dic
         etag, modified = validators.get(feed.url, (None, None))
         requests[feed.url] = (feed.url, {"etag": etag, "last_modified": modified, "max_bytes": FEED_MAX_BYTES})
     progress = (lambda n: report("feeds", n, len(feeds))) if report else (lambda n: None)
-    with FeedParser(workers=workers, timeout=FEED_PARSE_TIMEOUT, now=now,
-                    max_entries=config.max_entries_per_feed) as parser:
+    started = parser or FeedParser(workers=workers, timeout=FEED_PARSE_TIMEOUT, now=now, max_entries=config.max_entries_per_feed)
+    with started if parser is None else contextlib.nullcontext(started):
 
         async def parse(url: str, response: Response) -> FeedResult:
             if response.status == 304:
                 return FeedResult(response)
-            return FeedResult(response, await parser.parse(response.content, url=url))
+            return FeedResult(response, await started.parse(response.content, url=url, now=now))
 
         done = await fetch_all(config, requests, deadline, progress, then=parse, max_connections=FEED_CONNECTIONS)
-    by_url = {f.url: f for f in feeds}
-    return [(by_url[url], outcome) for url, outcome in done.items()]
+    # in the order asked, not as they arrived: what is stored first (an article's first address, its id) must not
+    # depend on which server answered first
+    return [(feed, done[feed.url]) for feed in feeds if feed.url in done]
 
 
 def store_feed_result(store: Store, feed: Feed, outcome: FeedResult | FetchError, now: datetime, summary: RunSummary) -> None:

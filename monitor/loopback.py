@@ -62,10 +62,10 @@ class LoopbackServer:
                     server.requests.append(Request(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}))
                 route = server.routes.get(self.path) or server.routes.get(self.path.split("?", 1)[0])
                 if route is None:
-                    return _send(self, Route(b"not found", status=404, content_type="text/plain"))
+                    return send_route(self, Route(b"not found", status=404, content_type="text/plain"))
                 if callable(route):
                     return route(self)
-                return _send(self, route)
+                return send_route(self, route)
 
             do_HEAD = do_POST = do_GET  # a POST's body is left for a handler route to read
 
@@ -101,7 +101,8 @@ class LoopbackServer:
         self.stop()
 
 
-def _send(handler: BaseHTTPRequestHandler, route: Route) -> None:
+def send_route(handler: BaseHTTPRequestHandler, route: Route) -> None:
+    """Answer one request with a fixed Route (a handler route may end this way)."""
     headers = dict(route.headers)
     if route.conditional and route.status == 200:
         etag = '"' + hashlib.sha1(route.body).hexdigest()[:16] + '"'

@@ -8,17 +8,22 @@ The fetcher and the extractor (trafilatura, worker processes) are imported only 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Sequence
 
 from .config import Config
 from .errors import ExtractError, FetchError
 from .logs import event
-from .models import Clock, Extracted, Report, Retry
+from .models import Clock, Extracted, PendingPage, Report, Retry
 from .run_summary import RunSummary
 from .scheduling import HostGuard, backoff_delay, fair_order, request_host
 from .store import Store
+
+if TYPE_CHECKING:
+    from .extract import Extractor
 
 log = logging.getLogger("monitor.ingest")  # the name operators' log filters know
 
@@ -32,10 +37,21 @@ EXTRACT_TIMEOUT = 20.0  # seconds one page's extraction may run before its worke
 def fetch_and_extract_pages(store: Store, config: Config, now: Clock, deadline: float, summary: RunSummary,
                             report: Report | None, workers: int | None) -> list[int]:
     """Fetch and extract pending pages; returns the ids of the articles that kept a new text."""
-    at = now()
+    return extract_pages(store, config, due_pages(store, config, now()), now, deadline, summary, report, workers)
+
+
+def due_pages(store: Store, config: Config, at: datetime) -> list[PendingPage]:
+    """The pages this run fetches: the pending ones in fair order (hosts take turns), at most max_articles_per_run."""
     pending = store.pending_pages(now=at, max_attempts=MAX_PAGE_ATTEMPTS, limit=PENDING_SCAN * config.max_articles_per_run,
                                   stale_after=at + timedelta(seconds=PAGE_RETRY_MAX + 60))
-    pending = fair_order(pending)[: config.max_articles_per_run]
+    return fair_order(pending)[: config.max_articles_per_run]
+
+
+def extract_pages(store: Store, config: Config, pending: Sequence[PendingPage], now: Clock, deadline: float,
+                  summary: RunSummary, report: Report | None, workers: int | None, *,
+                  extractor: Extractor | None = None) -> list[int]:
+    """Fetch and extract these pages, in batches; returns the ids of the articles that kept a new text. An
+    `extractor` already started (a worker's, kept between its jobs) is used as it is."""
     done: list[int] = []
     if not pending:
         return done
@@ -46,7 +62,8 @@ def fetch_and_extract_pages(store: Store, config: Config, now: Clock, deadline: 
     from .fetch import Response
 
     guard = HostGuard(per_host=config.per_host_connections)
-    with Extractor(workers=workers, timeout=EXTRACT_TIMEOUT) as extractor:
+    started = extractor or Extractor(workers=workers, timeout=EXTRACT_TIMEOUT)
+    with started if extractor is None else contextlib.nullcontext(started):
         for start in range(0, len(pending), PAGE_BATCH):
             if time.monotonic() > deadline:
                 summary.unfinished = True
@@ -61,13 +78,13 @@ def fetch_and_extract_pages(store: Store, config: Config, now: Clock, deadline: 
             fetched = {aid: r for aid, r in pages.items() if isinstance(r, Response)}
             results: dict[int, Extracted] = {}
             items = ((aid, r.content, r.final_url) for aid, r in fetched.items())
-            for aid, result in extractor.extract_many(items):
+            for aid, result in started.extract_many(items):
                 if isinstance(result, ExtractError):
                     failures[aid] = str(result)
                 else:
                     results[aid] = result
-            for aid, extracted in results.items():
-                kept = _save(store, aid, extracted, fetched[aid].final_url, now)
+            for aid in [p.id for p in batch if p.id in results]:  # in the batch's order, not as they came back
+                kept = _save(store, aid, results[aid], fetched[aid].final_url, now)
                 if kept is not None:
                     done.append(kept)
             _record_failures(store, failures, now)

@@ -37,39 +37,50 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def run(config: Config, *, now: Clock = utcnow, report: Report | None = None, extract_workers: int | None = None) -> RunSummary:
+def run(config: Config, *, now: Clock = utcnow, report: Report | None = None, extract_workers: int | None = None,
+        wait: bool = True) -> RunSummary:
     """Run every stage once. Raises ConfigError/StoreError/BuildError/LockedError; feed and page failures are
     recorded and counted, never raised. `extract_workers` processes parse feeds, extract pages and find each
-    story's figures (None: one per core; 0: all in this process, without time limits)."""
+    story's figures (None: one per core; 0: all in this process, without time limits).
+
+    On a PostgreSQL store with a worker running (`monitor worker`), or with `wait` False, the feeds and pages
+    are sent to the workers as jobs (tasks.py) and waited for (unless `wait` is False: what they find is
+    published by a later run); the stages after them run here, once."""
     summary = RunSummary()
     started = time.monotonic()
     deadline = started + config.time_budget
     stage = summary.stage
     with RunLock(config.database), Store.open(config.database) as store:
+        queue = _task_queue(store, config, wait)
         with stage("feeds"):
             store.sync_feeds(config.feeds)
             due = feed_stage.due_feeds(store, config.feeds, now())
             summary.feeds_due = len(due)
-            results = []
-            if due:
+            if due and queue:
+                summary.count_jobs(queue.run_jobs(str(config.database), queue.feed_jobs(due), deadline, wait=wait))
+            elif due:
                 import asyncio  # like every stage's network code, only when there is something to fetch
 
                 results = asyncio.run(feed_stage.fetch_feeds(config, due, store, deadline, report, now=now(),
                                                              workers=extract_workers))
-            for feed, outcome in results:
-                feed_stage.store_feed_result(store, feed, outcome, now(), summary)
-            if len(results) < len(due):
-                summary.unfinished = True
+                for feed, outcome in results:
+                    feed_stage.store_feed_result(store, feed, outcome, now(), summary)
+                if len(results) < len(due):
+                    summary.unfinished = True
         with stage("links"):
             links.resolve_links(store, config, now, deadline, summary)
         with stage("pages"):
-            extracted_ids = page_stage.fetch_and_extract_pages(store, config, now, deadline, summary, report, extract_workers)
+            if queue:
+                pages = page_stage.due_pages(store, config, now())
+                summary.count_jobs(queue.run_jobs(str(config.database), queue.page_jobs(pages), deadline, wait=wait))
+            else:
+                page_stage.fetch_and_extract_pages(store, config, now, deadline, summary, report, extract_workers)
         inputs = story_inputs(config)
-        if extracted_ids or store.story_work_waiting() or store.get_meta("story_inputs") != inputs:
+        if store.story_work_waiting() or store.get_meta("story_inputs") != inputs:
             from . import stories  # clustering (scikit-learn, the embedding model): loaded only when there is work
 
             with stage("duplicates"):
-                stories.merge_duplicates(store, extracted_ids, summary)
+                stories.merge_duplicates(store, store.fresh_extractions(), summary)
             with stage("relevance"):
                 stories.score_relevance(store, config)
             with stage("stories"):
@@ -82,6 +93,16 @@ def run(config: Config, *, now: Clock = utcnow, report: Report | None = None, ex
             summary.site_built = _build_site_if_needed(store, config, dirty, now())
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _task_queue(store: Store, config: Config, wait: bool):
+    """tasks.py when the feeds and pages go to workers: a PostgreSQL store with a worker running, or `wait`
+    False (the jobs wait for a worker); else None: this process does them."""
+    if not isinstance(config.database, str):
+        return None
+    from . import tasks
+
+    return tasks if not wait or tasks.workers_alive(store) else None
 
 
 def story_inputs(config: Config) -> str:

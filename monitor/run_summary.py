@@ -29,6 +29,10 @@ class RunSummary:
     new_stories: int = 0
     updated_stories: int = 0
     merged_stories: int = 0
+    jobs_sent: int = 0  # feed and page jobs sent to workers (a PostgreSQL store with `monitor worker`s)
+    jobs_failed: int = 0
+    jobs_open: int = 0  # still queued or running when the run stopped waiting (all of them with --no-wait)
+    jobs_skipped: int = 0  # feeds and pages already in a queued job (an earlier run's): not sent again
     site_built: bool = False
     unfinished: bool = False
     seconds: float = 0.0
@@ -37,8 +41,13 @@ class RunSummary:
 
     def line(self) -> str:
         parts = [
-            f"feeds: {self.feeds_fetched} fetched, {self.feeds_not_modified} not modified, {self.feeds_failed} failed",
-            f"{self.new_articles} new articles ({self.duplicates} duplicates merged, {self.pages_failed} pages kept from the feed)",
+            f"feeds: {self.feeds_fetched} fetched, {self.feeds_not_modified} not modified, {self.feeds_failed} failed"
+            if not self.by_workers else f"feeds: {self.feeds_due} due",
+            *([f"workers: {self.jobs_sent} jobs sent, {self.jobs_failed} failed"
+               + (f", {self.jobs_open} not done yet" if self.jobs_open else "")
+               + (f", {self.jobs_skipped} already queued" if self.jobs_skipped else "")] if self.by_workers else []),
+            f"{self.new_articles} new articles ({self.duplicates} duplicates merged, {self.pages_failed} pages kept from the feed)"
+            if not self.by_workers else f"{self.duplicates} duplicates merged",  # the workers' counts are in their logs
             *([f"aggregator links: resolved {self.links_resolved} of {self.links_resolved + self.links_unresolved}"]
               if self.links_resolved or self.links_unresolved else []),
             f"stories: {self.new_stories} new, {self.updated_stories} updated"
@@ -52,6 +61,17 @@ class RunSummary:
 
     def timing_line(self) -> str:
         return "timings: " + ", ".join(f"{k} {v:.2f} s" for k, v in self.timings.items())
+
+    @property
+    def by_workers(self) -> bool:
+        return bool(self.jobs_sent or self.jobs_skipped)
+
+    def count_jobs(self, outcome) -> None:
+        """Add what became of the jobs sent to workers (a tasks.JobOutcome)."""
+        self.jobs_skipped += outcome.skipped
+        self.jobs_sent += outcome.sent
+        self.jobs_failed += outcome.failed
+        self.jobs_open += outcome.open
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:

@@ -227,6 +227,14 @@ class Store(FeedTables, PageTables, LinkTables, SiteTables, StoryTables, Tables)
             "SELECT 1 FROM stories INDEXED BY stories_dirty WHERE dirty = 1 LIMIT 1",
         ))
 
+    def task_workers_alive(self, within: float) -> int:
+        """How many task-queue workers (`monitor worker`: procrastinate's `procrastinate_workers`, in the same
+        PostgreSQL database) sent a heartbeat in the last `within` seconds; 0 on SQLite, which has none."""
+        if not self._dialect.shares_database or "procrastinate_workers" not in self._dialect.tables(self.db):
+            return 0
+        return self.db.execute("SELECT count(*) FROM procrastinate_workers "
+                               "WHERE last_heartbeat > now() - ? * interval '1 second'", (within,)).fetchone()[0]
+
     def installation_id(self, today: str) -> str:
         """This installation's id, "<yyyy-mm-dd>:<hex>", made once (on `today`) and kept in meta for good:
         the site's Atom entry ids are built from it, so they never change when site_url does."""

@@ -28,13 +28,21 @@ class FeedTables(Tables):
                 [(feed.url, feed.name or urlsplit(feed.url).hostname or feed.url, feed.name) for feed in feeds],
             )
 
-    def feed_schedule(self) -> dict[str, datetime | None]:
-        """feed url -> when it is next due (None: never fetched)."""
-        return {url: parse_iso(due) for url, due in self.db.execute("SELECT url, next_due FROM feeds")}
+    def feed_schedule(self, urls: Sequence[str] | None = None) -> dict[str, datetime | None]:
+        """feed url -> when it is next due (None: never fetched); of every feed, or of these `urls`."""
+        return {r[0]: parse_iso(r[1]) for r in self._feed_rows("url, next_due", urls)}
 
-    def feed_validators(self) -> dict[str, tuple[str | None, str | None]]:
-        """feed url -> (ETag, Last-Modified) its server sent last, to send back."""
-        return {r[0]: (r[1], r[2]) for r in self.db.execute("SELECT url, etag, last_modified FROM feeds")}
+    def feed_validators(self, urls: Sequence[str] | None = None) -> dict[str, tuple[str | None, str | None]]:
+        """feed url -> (ETag, Last-Modified) its server sent last, to send back; of every feed, or of these `urls`."""
+        return {r[0]: (r[1], r[2]) for r in self._feed_rows("url, etag, last_modified", urls)}
+
+    def _feed_rows(self, columns: str, urls: Sequence[str] | None) -> list:
+        if urls is None:
+            return self.db.execute(f"SELECT {columns} FROM feeds").fetchall()
+        rows: list = []
+        for chunk in chunks(list(urls)):
+            rows += self.db.execute(f"SELECT {columns} FROM feeds WHERE url IN ({marks(chunk)})", chunk).fetchall()
+        return rows
 
     def feed_failures(self, url: str) -> int:
         row = self.db.execute("SELECT failures FROM feeds WHERE url = ?", (url,)).fetchone()

@@ -33,6 +33,23 @@ class PageTables(Tables):
         ).fetchall()
         return [PendingPage(id=r[0], url=r[1], feed_url=r[2]) for r in rows]
 
+    def still_pending(self, article_ids: Sequence[int], *, max_attempts: int) -> list[PendingPage]:
+        """Those of these articles whose page is still to fetch (not extracted, fewer than `max_attempts` tries),
+        in the order given: what a worker's job re-reads before fetching, since another may have done it."""
+        rows: dict[int, PendingPage] = {}
+        for chunk in chunks(list(article_ids)):
+            for r in self.db.execute(f"SELECT id, url, feed_url FROM articles WHERE id IN ({marks(chunk)}) "
+                                     "AND extracted = 0 AND attempts < ?", (*chunk, max_attempts)):
+                rows[r[0]] = PendingPage(id=r[0], url=r[1], feed_url=r[2])
+        return [rows[i] for i in article_ids if i in rows]
+
+    def fresh_extractions(self) -> list[int]:
+        """The articles extracted whose duplicates and relevance are still to find (`scored = 0`, index
+        articles_unscored): this run's pages, those a worker extracted, and those a run killed before its
+        duplicates stage left behind."""
+        return [r[0] for r in self.db.execute(
+            "SELECT id FROM articles INDEXED BY articles_unscored WHERE scored = 0 AND extracted = 1 ORDER BY id")]
+
     def page_state(self, article_id: int) -> StoredPage | None:
         row = self.db.execute("SELECT url, published, published_has_time FROM articles WHERE id = ?", (article_id,)).fetchone()
         if row is None:
