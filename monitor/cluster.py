@@ -452,13 +452,13 @@ def related(stories: Sequence[tuple[int, str]], *, top: int = 3, floor: float = 
     else:
         I, J = _candidates(R, times, 1.0)
     sims = _Signals(X).pairs(I, J)
-    best: dict[int, list[tuple[float, int]]] = {i: [] for i in range(len(stories))}
+    best: dict[int, list[tuple[float, int]]] = {}  # only the stories with a pair (not a list for each of ~14,000)
     for i, j, s in zip(I.tolist(), J.tolist(), sims.tolist()):
         if s >= floor and not math.isnan(s):
-            best[i].append((s, j))
-            best[j].append((s, i))
+            best.setdefault(i, []).append((s, j))
+            best.setdefault(j, []).append((s, i))
     out = {}
     for i in (range(len(stories)) if wanted is None else wanted.tolist()):
-        ranked = sorted(best[i], key=lambda x: (-x[0], stories[x[1]][0]))
+        ranked = sorted(best.get(i, ()), key=lambda x: (-x[0], stories[x[1]][0]))
         out[stories[i][0]] = tuple(stories[j][0] for _, j in ranked[:top])
     return out

@@ -227,3 +227,22 @@ def test_flat_cut_equals_fcluster():
         want = fcluster(linkage(cond, method="average"), t=0.75, criterion="distance")
         got = _linkage_labels(cond, n, 0.75)
         assert len(set(zip(want, got))) == len(set(want)) == len(set(got))  # the same partition
+
+
+def test_char_gram_weights_are_those_of_sklearns_tfidf_transformer():
+    """features._tfidf weighs by hand as TfidfTransformer(sublinear_tf=True) does, to the last bit."""
+    import numpy as np
+    from scipy.sparse import csr_matrix
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    from monitor.features import _char_counts, _tfidf
+
+    titles = ["Helix Labs releases Orion-4", "Orion-4 from Helix Labs rewrites its own code", "", "Zürich straße Zürich",
+              "helix helix HELIX labs", "Central bank raises key rate by a quarter point to 4.5%"]
+    for counts in (_char_counts(titles), csr_matrix(np.array([[0, 3, 1], [2, 0, 0], [0, 0, 0]])), _char_counts(["", " "])):
+        mine, theirs = _tfidf(counts), TfidfTransformer(sublinear_tf=True).fit_transform(counts) if counts.shape[1] else None
+        if theirs is None:
+            assert mine.shape == counts.shape and mine.nnz == 0
+            continue
+        for a, b in ((mine.data, theirs.data), (mine.indices, theirs.indices), (mine.indptr, theirs.indptr)):
+            assert np.array_equal(a, b)
