@@ -7,7 +7,7 @@ latency; how the fetch + extract throughput scales.
 
 Each row is a new database on one throwaway PostgreSQL server (tests/postgres.py, or
 MONITOR_TEST_POSTGRES_URL's server) and a new site folder; the server answers each request after `--delay`
-seconds (default 0.2: a far server). Each worker runs `--concurrency 8` jobs with one parser and one
+seconds (default 0.2: a far server). Each worker runs `--concurrency 2` jobs with one parser and one
 extractor process (`--processes 1`), so N workers use N extraction processes; the run without workers
 extracts with one process per core. "feeds + pages" is the run's own timing of those two stages (sending the
 jobs and waiting for them, or doing them); the rest of the run (duplicates, stories, site) is the same work
@@ -50,10 +50,10 @@ def workers_alive(database: str) -> int:
         return store.task_workers_alive(30)
 
 
-def one_run(folder: Path, database: str, urls: list[str], n_workers: int) -> dict:
+def one_run(folder: Path, database: str, urls: list[str], n_workers: int, concurrency: int) -> dict:
     folder.mkdir()
     config = write_config(folder, database, urls)
-    workers = [subprocess.Popen([str(MONITOR), "worker", "--config", str(config), "--concurrency", "8", "--processes", "1",
+    workers = [subprocess.Popen([str(MONITOR), "worker", "--config", str(config), "--concurrency", str(concurrency), "--processes", "1",
                                  "--log-file", str(folder / f"worker{i}.log")],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
                for i in range(n_workers)]
@@ -64,7 +64,8 @@ def one_run(folder: Path, database: str, urls: list[str], n_workers: int) -> dic
                 raise SystemExit("the workers did not start")
             time.sleep(0.2)
         t0 = time.perf_counter()
-        done = subprocess.run([str(MONITOR), "run", "--config", str(config), "--timings"], capture_output=True, text=True)
+        done = subprocess.run([str(MONITOR), "run", "--config", str(config), "--timings", "--log-file", str(folder / "run.log")],
+                              capture_output=True, text=True)
         wall = time.perf_counter() - t0
     finally:
         for w in workers:
@@ -79,8 +80,10 @@ def one_run(folder: Path, database: str, urls: list[str], n_workers: int) -> dic
     with Store.open(database) as store:
         articles = store.articles(with_urls=False)
     summary = next(line for line in done.stderr.splitlines() if line.startswith("monitor: feeds"))
+    logs = " ".join(p.read_text() for p in folder.glob("*.log*"))
     return {"workers": n_workers, "wall": wall, "fetch": float(timings["feeds"]) + float(timings["pages"]),
-            "articles": len(articles), "extracted": sum(1 for a in articles if a.extracted), "summary": summary}
+            "articles": len(articles), "extracted": sum(1 for a in articles if a.extracted), "summary": summary,
+            "put_back": logs.count("job of a stalled worker put back")}
 
 
 def main() -> None:
@@ -88,6 +91,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--delay", type=float, default=0.2)
     ap.add_argument("--workers", default="0,1,2,4", help="comma-separated worker counts (0: the run alone)")
+    ap.add_argument("--concurrency", type=int, default=2, help="jobs at a time in each worker")
     args = ap.parse_args()
     n_feeds, n_hosts = (30, 10) if args.quick else (100, 20)
     print(machine_line())
@@ -102,7 +106,7 @@ def main() -> None:
             urls = [srv.url(addrs[f % n_hosts], f"/feed/{f}.xml") for f in range(n_feeds)]
             for n in [int(x) for x in args.workers.split(",")]:
                 database = server.database()
-                result = one_run(Path(tmp) / f"w{n}", database, urls, n)
+                result = one_run(Path(tmp) / f"w{n}", database, urls, n, args.concurrency)
                 server.drop(database)
                 print(result["summary"], flush=True)
                 rows.append(result)
@@ -110,10 +114,10 @@ def main() -> None:
         server.stop()
     base = next((r for r in rows if r["workers"] == 1), rows[0])
     print(f"\n{n_feeds} feeds x {ITEMS} items = {n_feeds * ITEMS} pages on {n_hosts} hosts, {args.delay:g} s per answer, "
-          f"load {os.getloadavg()[0]:.1f} at the end\n")
-    print(table(["workers", "feeds + pages", "pages / s", "vs 1 worker", "whole run", "articles extracted"],
+          f"{args.concurrency} jobs at a time per worker, load {os.getloadavg()[0]:.1f} at the end\n")
+    print(table(["workers", "feeds + pages", "pages / s", "vs 1 worker", "whole run", "articles extracted", "jobs put back"],
                 [[r["workers"] or "none (the run itself)", f"{r['fetch']:.1f} s", f"{r['extracted'] / r['fetch']:.1f}",
-                  f"{base['fetch'] / r['fetch']:.2f}x", f"{r['wall']:.1f} s", f"{r['extracted']:,} of {r['articles']:,}"]
+                  f"{base['fetch'] / r['fetch']:.2f}x", f"{r['wall']:.1f} s", f"{r['extracted']:,} of {r['articles']:,}", r["put_back"]]
                  for r in rows]))
 
 

@@ -97,11 +97,11 @@ def run(config_path: str, quiet: bool, timings: bool, log_file: str | None, no_w
 
 @main.command()
 @config_option
-@click.option("--concurrency", default=8, show_default=True, type=click.IntRange(1, 256),
-              help="Jobs run at a time (each one host's feeds or pages).")
+@click.option("--concurrency", type=click.IntRange(1, 256),
+              help="Jobs run at a time, each one host's feeds or pages [default: 2 per extraction process].")
 @click.option("--processes", type=click.IntRange(1, 256), help="Parser and extractor processes [default: one per core].")
 @click.option("--log-file", type=click.Path(dir_okay=False), help="Append one line per event to this file (rotated).")
-def worker(config_path: str, concurrency: int, processes: int | None, log_file: str | None) -> None:
+def worker(config_path: str, concurrency: int | None, processes: int | None, log_file: str | None) -> None:
     """Fetch feeds and pages for `monitor run`, on any machine that reaches the PostgreSQL store.
 
     Runs until stopped (Ctrl-C or SIGTERM: running jobs finish first). Needs `database: postgresql://...`.

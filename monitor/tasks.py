@@ -250,11 +250,12 @@ class Worker:
                    failed=summary.pages_failed, left=summary.unfinished)
 
 
-def work(config: Config, *, concurrency: int = 8, now: Callable[[], datetime] = utcnow,
+def work(config: Config, *, concurrency: int | None = None, now: Callable[[], datetime] = utcnow,
          processes: int | None = None) -> None:
     """Run a worker until it is stopped (SIGINT or SIGTERM: it finishes its running jobs first). `concurrency`
-    jobs at a time; `processes` parser and extractor processes (None: one per core). Raises StoreError when the
-    database is not PostgreSQL or cannot be reached."""
+    jobs at a time (None: two per extraction process: more only queue for the extractor, while other
+    workers wait for jobs; docs/scale-out.md); `processes` parser and extractor processes (None: one per
+    core). Raises StoreError when the database is not PostgreSQL or cannot be reached."""
     if not isinstance(config.database, str):
         raise StoreError(f"{config.database}: workers need a PostgreSQL database (database: postgresql://...)")
     from .extract import Extractor
@@ -264,6 +265,7 @@ def work(config: Config, *, concurrency: int = 8, now: Callable[[], datetime] = 
                     max_entries=config.max_entries_per_feed) as parser, \
             Extractor(workers=processes, timeout=page_stage.EXTRACT_TIMEOUT) as extractor:
         worker = Worker(config, parser, extractor, now)
+        concurrency = concurrency or 2 * max(1, extractor.workers)
         try:
             worker.store()  # the database reachable and migrated before the first job: a bad URL fails here
             asyncio.run(_run(config.database, worker, concurrency))
