@@ -31,6 +31,10 @@ The state each stage leaves for the next (the contract between stages, in run or
   `first_published`/`last_published` recomputed for each dirty story.
 - site: `dirty = 0` on the stories published (the `unpublished` column is read by nothing); meta
   `site_feed_health` (the feed health shown), `installation_id` (made once: Atom ids).
+- workers (PostgreSQL, `monitor worker`, monitor/tasks.py): the jobs and the workers' heartbeats are
+  procrastinate's own tables (`procrastinate_*`) in the same database; a worker writes what the feed and
+  page stages above write, the same way. The duplicates stage takes the extracted articles still unscored
+  (`fresh_extractions`), whoever extracted them, and a run killed before it leaves them for the next.
 - the run itself: meta `story_inputs` (the feeds.yaml settings the story stages last ran with: with
   nothing waiting and these unchanged, the run skips those stages and their imports).
 """
