@@ -46,6 +46,8 @@ MAX_VALUE = 1000  # characters kept of one field value
 _MARK = "_monitor_handler"
 _FILE_ONLY = "monitor_file_only"
 _NEEDS_QUOTES = re.compile(r'[\s"=\\]')
+# a password in a URL's userinfo (a feed behind basic auth, a database URL): a log line shows `user:***@`
+_URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^/\s:@]*):[^@/\s]*@", re.IGNORECASE)
 NOISY = ("trafilatura", "htmldate", "courlan", "justext", "charset_normalizer", "readability")
 
 
@@ -113,7 +115,12 @@ class OneLineFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
         text = text.replace("\r\n", "\n").replace("\n", "\\n")
-        return one_line(text)
+        return without_passwords(one_line(text))
+
+
+def without_passwords(text: str) -> str:
+    """`text` with the password of every URL in it (`scheme://user:password@host`) replaced by `***`."""
+    return _URL_PASSWORD.sub(r"\1:***@", text)
 
 
 class ProgressLine:

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from monitor.logs import event, format_event, setup_logging
+from monitor.logs import event, file_event, format_event, setup_logging
 
 LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (DEBUG|INFO|WARNING|ERROR|CRITICAL) [\w.]+ .+$")
 
@@ -38,6 +38,15 @@ def test_format_event_quotes_and_keeps_one_line():
         ' count=3 ok=true empty=""'
     )
     assert len(format_event("x", body="y" * 5000)) < 1100
+
+
+def test_a_log_line_never_shows_a_password_in_a_url(tmp_path):
+    setup_logging(log_file=tmp_path / "m.log", quiet=True)
+    file_event(logging.getLogger("monitor.ingest"), logging.INFO, "feed failed", url="https://reader:s3cret@x.example/feed.xml",
+               error="https://reader:s3cret@x.example/feed.xml: HTTP 401; also postgresql://monitor:pw@db/news")
+    line = (tmp_path / "m.log").read_text()
+    assert "s3cret" not in line and ":pw@" not in line
+    assert "url=https://reader:***@x.example/feed.xml" in line and "postgresql://monitor:***@db/news" in line
 
 
 def test_file_gets_one_line_per_event_and_quiet_stderr_hides_info(tmp_path, capsys):
