@@ -76,6 +76,9 @@ def run(config_path: str, quiet: bool, timings: bool, log_file: str | None, no_w
 
     setup_logging(log_file=Path(log_file) if log_file else None, quiet=quiet)
     config = _load(config_path)  # before the pipeline's heavy imports: a bad feeds.yaml fails as fast as `check`
+    if no_wait and not isinstance(config.database, str):
+        click.echo(f"monitor: warning: --no-wait needs a PostgreSQL store with workers; {config.database} is SQLite: "
+                   "this run fetches and extracts itself", err=True)
     from .pipeline import run as run_pipeline
 
     line = ProgressLine() if sys.stderr.isatty() and not quiet else None

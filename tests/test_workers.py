@@ -249,6 +249,16 @@ def test_no_wait_leaves_the_jobs_to_a_worker_started_later_and_the_next_run_publ
         assert len([a for a in store.articles() if a.extracted]) == 6
 
 
+def test_no_wait_on_sqlite_says_it_runs_alone(tmp_path, cli):
+    config_path = tmp_path / "feeds.yaml"
+    config_path.write_text("database: m.sqlite3\nsite_dir: site\nfeeds: []\n", encoding="utf-8")
+    result = cli("run", "--config", config_path, "--no-wait")
+    assert result.exit_code == 0
+    assert (f"monitor: warning: --no-wait needs a PostgreSQL store with workers; {tmp_path / 'm.sqlite3'} is SQLite: "
+            "this run fetches and extracts itself") in result.stderr
+    assert (tmp_path / "site" / "index.html").exists()
+
+
 def test_a_worker_needs_a_postgres_database(tmp_path, cli):
     config_path = tmp_path / "feeds.yaml"
     config_path.write_text("database: data/m.sqlite3\nfeeds: []\n", encoding="utf-8")
