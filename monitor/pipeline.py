@@ -6,6 +6,9 @@
     -> merge duplicates -> score relevance -> assign stories -> refresh stories  (stories)
     -> build the site                                     (site)
 
+On a PostgreSQL store with `monitor worker`s running, the feed and page stages run in the workers: the run
+sends them what is due and waits (tasks.py), and every stage after them runs here, in this order.
+
 Each stage writes its results in short transactions, so a run killed anywhere leaves a consistent
 database and the next run picks up what is left (pending pages, unclustered articles, dirty
 stories: monitor/store/__init__.py lists the state each stage leaves for the next). The clock, the
