@@ -39,6 +39,8 @@ from .models import Feed, PendingPage
 from .run_summary import RunSummary
 from .scheduling import request_host
 from .store import Store
+from .store.base import shown
+from .text import clean_text
 
 log = logging.getLogger("monitor.worker")
 
@@ -48,6 +50,7 @@ HEARTBEAT = 2.0  # seconds between a worker's heartbeats
 STALLED_AFTER = 10.0  # seconds without a heartbeat after which a worker's running job is given to another
 ALIVE_WITHIN = 30.0  # a worker with a heartbeat this recent counts as running (the publisher sends it jobs)
 JOB_BUDGET = 600.0  # seconds one job may fetch for; what is left is done by a later job
+CONNECT_TIMEOUT = 10.0  # seconds the queue's connection pool waits for a connection before it fails
 POLL = 0.25  # seconds between the publisher's looks at its jobs
 KEEP_FAILED_HOURS = 72  # failed jobs are kept this long for `procrastinate` inspection, then deleted
 FEEDS_TASK, PAGES_TASK, HOUSEKEEPING_TASK = "monitor.fetch_feeds", "monitor.fetch_pages", "monitor.housekeeping"
@@ -162,7 +165,8 @@ def make_app(database: str):
     """A procrastinate App on `database` with the monitor's tasks."""
     import procrastinate
 
-    app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=database))
+    # a connection the pool cannot make in CONNECT_TIMEOUT fails the worker (systemd starts it again) or the run
+    app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=database, timeout=CONNECT_TIMEOUT))
     retry = procrastinate.RetryStrategy(max_attempts=3, wait=5, exponential_wait=5)
     app.task(name=FEEDS_TASK, queue=QUEUE, pass_context=True, retry=retry)(_fetch_feeds)
     app.task(name=PAGES_TASK, queue=QUEUE, pass_context=True, retry=retry)(_fetch_pages)
@@ -258,6 +262,8 @@ def work(config: Config, *, concurrency: int | None = None, now: Callable[[], da
     core). Raises StoreError when the database is not PostgreSQL or cannot be reached."""
     if not isinstance(config.database, str):
         raise StoreError(f"{config.database}: workers need a PostgreSQL database (database: postgresql://...)")
+    from procrastinate.exceptions import ProcrastinateException
+
     from .extract import Extractor
     from .feed_parser import FeedParser
 
@@ -269,6 +275,9 @@ def work(config: Config, *, concurrency: int | None = None, now: Callable[[], da
         try:
             worker.store()  # the database reachable and migrated before the first job: a bad URL fails here
             asyncio.run(_run(config.database, worker, concurrency))
+        except ProcrastinateException as exc:  # the queue's connection lost, its tables unusable
+            raise StoreError(f"{shown(config.database)}: the task queue failed ({type(exc).__name__}: "
+                             f"{clean_text(str(exc.__cause__ or exc), 200)})") from exc
         finally:
             worker.close()
 

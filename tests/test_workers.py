@@ -249,6 +249,30 @@ def test_no_wait_leaves_the_jobs_to_a_worker_started_later_and_the_next_run_publ
         assert len([a for a in store.articles() if a.extracted]) == 6
 
 
+@pytest.mark.slow
+def test_a_worker_whose_database_goes_away_exits_with_one_line_naming_it(tmp_path):
+    from .postgres import PostgresServer, PostgresUnavailable
+
+    try:
+        own = PostgresServer.start()  # its own server: this test stops it
+    except PostgresUnavailable as exc:
+        pytest.skip(f"PostgreSQL unavailable: {exc}")
+    try:
+        url = own.database()
+        config_path = tmp_path / "feeds.yaml"
+        config_path.write_text(f"database: {url}\nfeeds: []\n", encoding="utf-8")
+        worker = start_workers(config_path, 1, url, command=True)[0]
+    finally:
+        own.stop()
+    try:
+        _, err = worker.communicate(timeout=90)
+    finally:
+        stop_workers([worker])
+    assert worker.returncode == 3
+    assert "@" in url and ":" not in url.split("//")[1].split("@")[0]  # no password: shown as written
+    assert err.decode().splitlines()[-1].startswith(f"monitor: error: {url}: the task queue failed (")
+
+
 def test_no_wait_on_sqlite_says_it_runs_alone(tmp_path, cli):
     config_path = tmp_path / "feeds.yaml"
     config_path.write_text("database: m.sqlite3\nsite_dir: site\nfeeds: []\n", encoding="utf-8")
