@@ -22,11 +22,12 @@ What holds across all workers, and how:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -113,7 +114,20 @@ def run_jobs(database: str, jobs: Sequence[Job], deadline: float, *, wait: bool)
     each is done or the `deadline` (time.monotonic()) comes, putting back the jobs of workers that died."""
     if not jobs:
         return JobOutcome()
-    return asyncio.run(_send_and_wait(database, jobs, deadline, wait))
+    with _queue_errors(database):
+        return asyncio.run(_send_and_wait(database, jobs, deadline, wait))
+
+
+@contextlib.contextmanager
+def _queue_errors(database: str) -> Iterator[None]:
+    """The queue's failures (its connection lost, its tables unusable) as one StoreError naming the database."""
+    from procrastinate.exceptions import ProcrastinateException
+
+    try:
+        yield
+    except ProcrastinateException as exc:
+        raise StoreError(f"{shown(database)}: the task queue failed ({type(exc).__name__}: "
+                         f"{clean_text(str(exc.__cause__ or exc), 200)})") from exc
 
 
 async def _send_and_wait(database: str, jobs: Sequence[Job], deadline: float, wait: bool) -> JobOutcome:
@@ -262,8 +276,6 @@ def work(config: Config, *, concurrency: int | None = None, now: Callable[[], da
     core). Raises StoreError when the database is not PostgreSQL or cannot be reached."""
     if not isinstance(config.database, str):
         raise StoreError(f"{config.database}: workers need a PostgreSQL database (database: postgresql://...)")
-    from procrastinate.exceptions import ProcrastinateException
-
     from .extract import Extractor
     from .feed_parser import FeedParser
 
@@ -274,10 +286,8 @@ def work(config: Config, *, concurrency: int | None = None, now: Callable[[], da
         concurrency = concurrency or 2 * max(1, extractor.workers)
         try:
             worker.store()  # the database reachable and migrated before the first job: a bad URL fails here
-            asyncio.run(_run(config.database, worker, concurrency))
-        except ProcrastinateException as exc:  # the queue's connection lost, its tables unusable
-            raise StoreError(f"{shown(config.database)}: the task queue failed ({type(exc).__name__}: "
-                             f"{clean_text(str(exc.__cause__ or exc), 200)})") from exc
+            with _queue_errors(config.database):
+                asyncio.run(_run(config.database, worker, concurrency))
         finally:
             worker.close()
 
