@@ -34,12 +34,6 @@ PAGE_RETRY_MAX = 86400  # seconds: the longest wait before a failed page is trie
 EXTRACT_TIMEOUT = 20.0  # seconds one page's extraction may run before its worker is killed
 
 
-def fetch_and_extract_pages(store: Store, config: Config, now: Clock, deadline: float, summary: RunSummary,
-                            report: Report | None, workers: int | None) -> list[int]:
-    """Fetch and extract pending pages; returns the ids of the articles that kept a new text."""
-    return extract_pages(store, config, due_pages(store, config, now()), now, deadline, summary, report, workers)
-
-
 def due_pages(store: Store, config: Config, at: datetime) -> list[PendingPage]:
     """The pages this run fetches: the pending ones in fair order (hosts take turns), at most max_articles_per_run."""
     pending = store.pending_pages(now=at, max_attempts=MAX_PAGE_ATTEMPTS, limit=PENDING_SCAN * config.max_articles_per_run,
@@ -49,12 +43,12 @@ def due_pages(store: Store, config: Config, at: datetime) -> list[PendingPage]:
 
 def extract_pages(store: Store, config: Config, pending: Sequence[PendingPage], now: Clock, deadline: float,
                   summary: RunSummary, report: Report | None, workers: int | None, *,
-                  extractor: Extractor | None = None) -> list[int]:
-    """Fetch and extract these pages, in batches; returns the ids of the articles that kept a new text. An
-    `extractor` already started (a worker's, kept between its jobs) is used as it is."""
-    done: list[int] = []
+                  extractor: Extractor | None = None) -> None:
+    """Fetch and extract these pages, in batches, and save each result (the duplicates stage finds what was
+    extracted in the store: `fresh_extractions`). An `extractor` already started (a worker's, kept between its
+    jobs) is used as it is."""
     if not pending:
-        return done
+        return
     import asyncio
 
     from .batch_fetch import fetch_all
@@ -84,9 +78,7 @@ def extract_pages(store: Store, config: Config, pending: Sequence[PendingPage], 
                 else:
                     results[aid] = result
             for aid in [p.id for p in batch if p.id in results]:  # in the batch's order, not as they came back
-                kept = _save(store, aid, results[aid], fetched[aid].final_url, now)
-                if kept is not None:
-                    done.append(kept)
+                _save(store, aid, results[aid], fetched[aid].final_url, now)
             _record_failures(store, failures, now)
             summary.pages_extracted += len(results)
             summary.pages_failed += len(failures)
@@ -94,18 +86,17 @@ def extract_pages(store: Store, config: Config, pending: Sequence[PendingPage], 
                 report("pages", min(start + PAGE_BATCH, len(pending)), len(pending))
     for host in guard.stopped:
         summary.problem("host left for the next run", url=host, error=guard.stopped[host])
-    return done
 
 
-def _save(store: Store, article_id: int, page: Extracted, final_url: str, now: Clock) -> int | None:
-    """Save what the page said, as read now; the id of the article that keeps its text (None: folded, or gone)."""
+def _save(store: Store, article_id: int, page: Extracted, final_url: str, now: Clock) -> None:
+    """Save what the page said, as read now (nothing when the article is gone meanwhile)."""
     from .folding import page_record
 
     stored = store.page_state(article_id)
     if stored is None:
-        return None
+        return
     record = page_record(stored, page, final_url=final_url, owner_of=store.article_id_for_url, fetched_at=now())
-    return store.save_extraction(record)
+    store.save_extraction(record)
 
 
 def _record_failures(store: Store, failures: dict[int, str], now: Clock) -> None:

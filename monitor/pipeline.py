@@ -73,11 +73,11 @@ def run(config: Config, *, now: Clock = utcnow, report: Report | None = None, ex
         with stage("links"):
             links.resolve_links(store, config, now, deadline, summary)
         with stage("pages"):
-            if queue:
-                pages = page_stage.due_pages(store, config, now())
+            pages = page_stage.due_pages(store, config, now())
+            if pages and queue:
                 summary.count_jobs(queue.run_jobs(str(config.database), queue.page_jobs(pages), deadline, wait=wait))
-            else:
-                page_stage.fetch_and_extract_pages(store, config, now, deadline, summary, report, extract_workers)
+            elif pages:
+                page_stage.extract_pages(store, config, pages, now, deadline, summary, report, extract_workers)
         inputs = story_inputs(config)
         if store.story_work_waiting() or store.get_meta("story_inputs") != inputs:
             from . import stories  # clustering (scikit-learn, the embedding model): loaded only when there is work

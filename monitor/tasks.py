@@ -149,8 +149,6 @@ async def _send_and_wait(database: str, jobs: Sequence[Job], deadline: float, wa
             remaining &= {j.id for j in await _open_jobs(manager)}
             if remaining:
                 await asyncio.sleep(POLL)
-        if not wait:
-            remaining = set(ids)
         failed = {j.id for j in await manager.list_jobs_async(queue=QUEUE, status="failed")} & set(ids)
         return JobOutcome(sent=len(ids), skipped=skipped, failed=len(failed), open=len(remaining))
 
